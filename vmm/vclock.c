@@ -1,0 +1,71 @@
+// SPDX-License-Identifier: Apache-2.0
+/* The virtual clock: see vclock.h for why all guest time comes from here. */
+#include "vclock.h"
+
+void vclock__init(struct vclock *clk, bool manual)
+{
+	clk->manual = manual;
+	clk->manual_ns = 0;
+	clk->host_base = util__host_ns();
+	clk->timers = NULL;
+}
+
+u64 vclock__now(struct vclock *clk)
+{
+	if (clk->manual)
+		return clk->manual_ns;
+	return util__host_ns() - clk->host_base;
+}
+
+void vclock__set(struct vclock *clk, u64 ns)
+{
+	if (ns > clk->manual_ns)
+		clk->manual_ns = ns;
+}
+
+void vclock__add_timer(struct vclock *clk, struct vtimer *t,
+		       void (*fire)(struct vtimer *t, u64 now), void *opaque)
+{
+	t->deadline = VTIMER_OFF;
+	t->fire = fire;
+	t->opaque = opaque;
+	t->next = clk->timers;
+	clk->timers = t;
+}
+
+void vclock__arm(struct vclock *clk __unused, struct vtimer *t, u64 deadline)
+{
+	t->deadline = deadline;
+}
+
+void vclock__disarm(struct vclock *clk __unused, struct vtimer *t)
+{
+	t->deadline = VTIMER_OFF;
+}
+
+u64 vclock__next_deadline(const struct vclock *clk)
+{
+	const struct vtimer *t;
+	u64 next = VTIMER_OFF;
+
+	for (t = clk->timers; t; t = t->next)
+		next = MIN(next, t->deadline);
+	return next;
+}
+
+int vclock__run_expired(struct vclock *clk)
+{
+	struct vtimer *t;
+	u64 now = vclock__now(clk);
+	int fired = 0;
+
+	for (t = clk->timers; t; t = t->next) {
+		if (t->deadline != VTIMER_OFF && t->deadline <= now) {
+			/* The handler re-arms a periodic timer itself. */
+			t->deadline = VTIMER_OFF;
+			t->fire(t, now);
+			fired++;
+		}
+	}
+	return fired;
+}

@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef MICROVM_VCLOCK_H
+#define MICROVM_VCLOCK_H
+
+#include "util.h"
+
+/*
+ * The guest's virtual clock and its timers.
+ *
+ * Every device that needs time (PIT counters, RTC, timer expiries) reads it
+ * here and nowhere else: time is one of the nondeterministic inputs that the
+ * replay core must control, so there is exactly one source to take over.
+ * Devices only ever run on the vCPU thread, so nothing here is locked; a
+ * host timer thread (vmm/ticker.c) only wakes the vCPU loop, which then calls
+ * vclock__run_expired().
+ *
+ * A manual clock (unit tests, replay) only moves when vclock__set() is called.
+ */
+#define VTIMER_OFF UINT64_MAX
+
+struct vtimer {
+	u64 deadline; /* virtual ns, VTIMER_OFF when disarmed */
+	void (*fire)(struct vtimer *t, u64 now);
+	void *opaque;
+	struct vtimer *next;
+};
+
+struct vclock {
+	bool manual;
+	u64 manual_ns;
+	u64 host_base; /* host ns at virtual time 0 */
+	struct vtimer *timers;
+};
+
+void vclock__init(struct vclock *clk, bool manual);
+u64 vclock__now(struct vclock *clk);
+/* Manual clocks only: time never goes backwards. */
+void vclock__set(struct vclock *clk, u64 ns);
+
+void vclock__add_timer(struct vclock *clk, struct vtimer *t,
+		       void (*fire)(struct vtimer *t, u64 now), void *opaque);
+void vclock__arm(struct vclock *clk, struct vtimer *t, u64 deadline);
+void vclock__disarm(struct vclock *clk, struct vtimer *t);
+/* Earliest armed deadline, VTIMER_OFF if none. */
+u64 vclock__next_deadline(const struct vclock *clk);
+/* Fire every timer whose deadline has passed; returns how many fired. */
+int vclock__run_expired(struct vclock *clk);
+
+#endif
