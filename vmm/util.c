@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
 /* Logging, size parsing and I/O helpers shared by every module. */
-#define _GNU_SOURCE
 #include "util.h"
 
 #include <ctype.h>
