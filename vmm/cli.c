@@ -1,1 +1,149 @@
-/* placeholder: being written */
+// SPDX-License-Identifier: Apache-2.0
+/* Command-line parsing: every mistake gets a message naming the option. */
+#include <stdio.h>
+
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <string.h>
+
+#define DEFAULT_MEM (256 * MiB)
+
+enum {
+	OPT_KERNEL = 0x100,
+	OPT_INITRD,
+	OPT_CMDLINE,
+	OPT_MEM,
+	OPT_PROBE_HOST,
+	OPT_NO_FIXUPS,
+	OPT_STATS,
+	OPT_VERSION,
+};
+
+static const struct option cli_options[] = {
+	{ "kernel", required_argument, NULL, OPT_KERNEL },
+	{ "initrd", required_argument, NULL, OPT_INITRD },
+	{ "cmdline", required_argument, NULL, OPT_CMDLINE },
+	{ "mem", required_argument, NULL, OPT_MEM },
+	{ "probe-host", no_argument, NULL, OPT_PROBE_HOST },
+	{ "no-cmdline-fixups", no_argument, NULL, OPT_NO_FIXUPS },
+	{ "stats", no_argument, NULL, OPT_STATS },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 },
+};
+
+void cli__usage(FILE *out)
+{
+	fputs("usage: microvm --kernel FILE [options]\n"
+	      "       microvm --probe-host\n"
+	      "\n"
+	      "Boot a Linux kernel (ELF vmlinux or bzImage) or a test guest in a KVM\n"
+	      "virtual machine with a 16550A serial console on stdin/stdout.\n"
+	      "\n"
+	      "  --kernel FILE         kernel image: ELF64 vmlinux, bzImage, or test guest\n"
+	      "  --initrd FILE         initial ramdisk (initramfs) to load\n"
+	      "  --cmdline STRING      kernel command line, e.g. \"console=ttyS0\"\n"
+	      "  --mem SIZE            guest RAM, e.g. 512M or 1G (default 256M, max 3G)\n"
+	      "  --no-cmdline-fixups   do not append the host workarounds (clearcpuid=,\n"
+	      "                        nolapic, noxsave) to the command line\n"
+	      "  --stats               print exit statistics on stderr at the end\n"
+	      "  --probe-host          run the host probes and print what this host provides\n"
+	      "  -v, --verbose         more messages (repeat for more)\n"
+	      "  -q, --quiet           only errors\n"
+	      "  -h, --help            this help\n"
+	      "      --version         print the version\n"
+	      "\n"
+	      "Console: Ctrl-A x quits, Ctrl-A h shows the escape keys.\n"
+	      "Exit status: 0 when the guest powers off or reboots, the guest's code when\n"
+	      "it writes to the test exit port (0x501), 1 when the VM cannot start, 2 for\n"
+	      "a bad command line, 3 when the guest dies (triple fault, emulation error),\n"
+	      "128+N on signal N.\n",
+	      out);
+}
+
+static int cli_set_mem(struct cli *cli, const char *arg)
+{
+	int ret = util__parse_size(arg, &cli->vm.mem_size);
+
+	if (ret == -ERANGE) {
+		pr_err("--mem %s: value out of range", arg);
+		return -EINVAL;
+	}
+	if (ret) {
+		pr_err("--mem %s: not a size (use a number with an optional K, M or G suffix, e.g. 512M)",
+		       arg);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int cli_one(struct cli *cli, int opt, const char *arg)
+{
+	switch (opt) {
+	case OPT_KERNEL:
+		cli->vm.kernel = arg;
+		return 0;
+	case OPT_INITRD:
+		cli->vm.initrd = arg;
+		return 0;
+	case OPT_CMDLINE:
+		cli->vm.cmdline = arg;
+		return 0;
+	case OPT_MEM:
+		return cli_set_mem(cli, arg);
+	case OPT_PROBE_HOST:
+		cli->action = CLI_PROBE_HOST;
+		return 0;
+	case OPT_NO_FIXUPS:
+		cli->vm.cmdline_fixups = false;
+		return 0;
+	case OPT_STATS:
+		cli->vm.stats = true;
+		return 0;
+	case 'v':
+		cli->verbose++;
+		return 0;
+	case 'q':
+		cli->verbose = -1;
+		return 0;
+	case 'h':
+		cli->action = CLI_HELP;
+		return 0;
+	case OPT_VERSION:
+		cli->action = CLI_VERSION;
+		return 0;
+	default:
+		/* getopt_long has already said what was wrong. */
+		return -EINVAL;
+	}
+}
+
+int cli__parse(struct cli *cli, int argc, char **argv)
+{
+	int opt;
+
+	memset(cli, 0, sizeof(*cli));
+	cli->action = CLI_RUN;
+	cli->vm.mem_size = DEFAULT_MEM;
+	cli->vm.cmdline_fixups = true;
+	opterr = 1;
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "vqh", cli_options, NULL)) != -1) {
+		if (cli_one(cli, opt, optarg))
+			return -EINVAL;
+	}
+	if (optind < argc) {
+		pr_err("unexpected argument '%s' (options start with --; see microvm --help)",
+		       argv[optind]);
+		return -EINVAL;
+	}
+	if (cli->action == CLI_RUN && !cli->vm.kernel) {
+		pr_err("no kernel given: use --kernel FILE (see microvm --help)");
+		return -EINVAL;
+	}
+	return 0;
+}

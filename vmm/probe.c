@@ -1,1 +1,403 @@
-/* placeholder: being written */
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Host probes: each runs a few bytes of 64-bit code in a throwaway VM and
+ * watches how the host answers.  The VMM acts on these answers (quirks.c)
+ * instead of on assumptions about the host.
+ */
+#include "probe.h"
+
+#include <errno.h>
+#include <linux/perf_event.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "../boot/boot.h"
+#include "cpuid.h"
+#include "kvm.h"
+
+#define PROBE_RAM (4 * MiB)
+#define PROBE_CODE 0x100000ULL
+#define PROBE_DATA 0x200000ULL
+#define PROBE_PORT 0x10
+#define PROBE_MAX_EXITS 64
+#define PROBE_LOOP_ITERS 200000u
+
+struct probe_vm {
+	struct kvm kvm;
+	struct boot_info bi;
+};
+
+/* Guest-visible CPUID of the probe VM: everything KVM supports. */
+static int probe_set_host_cpuid(struct probe_vm *p)
+{
+	struct cpuid_policy all;
+
+	memset(&all, 0, sizeof(all));
+	all.hdr.nent = CPUID_MAX_ENTRIES;
+	if (ioctl(p->kvm.sys_fd, KVM_GET_SUPPORTED_CPUID, &all.hdr) < 0)
+		return -errno;
+	return ioctl(p->kvm.vcpu_fd, KVM_SET_CPUID2, &all.hdr) < 0 ? -errno : 0;
+}
+
+static int probe_vm_create(struct probe_vm *p, const u8 *code, size_t len,
+			   bool policy_cpuid)
+{
+	struct cpuid_policy pol;
+	int ret;
+
+	memset(p, 0, sizeof(*p));
+	ret = kvm__open(&p->kvm);
+	if (ret)
+		return ret;
+	ret = kvm__create_vm(&p->kvm, PROBE_RAM);
+	if (ret)
+		goto fail;
+	ret = boot__setup_tables(&p->kvm.mem, &p->bi);
+	if (ret)
+		goto fail;
+	memcpy(guest_mem__ptr(&p->kvm.mem, PROBE_CODE, len), code, len);
+	p->bi.entry = PROBE_CODE;
+	if (policy_cpuid) {
+		ret = cpuid__build(p->kvm.sys_fd, &pol);
+		if (!ret)
+			ret = cpuid__apply(p->kvm.vcpu_fd, &pol);
+	} else {
+		ret = probe_set_host_cpuid(p);
+	}
+	if (ret)
+		goto fail;
+	ret = boot__setup_vcpu(p->kvm.vcpu_fd, &p->bi);
+	if (ret)
+		goto fail;
+	return 0;
+fail:
+	kvm__close(&p->kvm);
+	return ret;
+}
+
+static void probe_vm_destroy(struct probe_vm *p)
+{
+	kvm__close(&p->kvm);
+}
+
+/* One KVM_RUN; returns the exit reason or -errno. */
+static int probe_run(struct probe_vm *p)
+{
+	if (ioctl(p->kvm.vcpu_fd, KVM_RUN, 0) < 0)
+		return -errno;
+	return p->kvm.run->exit_reason;
+}
+
+static int probe_set_cr4_bit(struct probe_vm *p, u64 bit)
+{
+	struct kvm_sregs s;
+
+	if (ioctl(p->kvm.vcpu_fd, KVM_GET_SREGS, &s) < 0)
+		return -errno;
+	s.cr4 |= bit;
+	/* No IDT at all: any exception becomes a triple fault (SHUTDOWN). */
+	s.idt.base = 0;
+	s.idt.limit = 0;
+	if (ioctl(p->kvm.vcpu_fd, KVM_SET_SREGS, &s) < 0)
+		return -errno;
+	return 0;
+}
+
+static void probe_cpuid(struct host_caps *caps)
+{
+	static const u8 code[] = {
+		0xb8, 0x01, 0x00, 0x00, 0x00,	/* mov eax, 1 */
+		0x31, 0xc9,			/* xor ecx, ecx */
+		0x0f, 0xa2,			/* cpuid */
+		0x89, 0xd6,			/* mov esi, edx */
+		0x89, 0xcf,			/* mov edi, ecx */
+		0x66, 0xba, PROBE_PORT, 0x00,	/* mov dx, PROBE_PORT */
+		0x89, 0xf8,			/* mov eax, edi */
+		0xef,				/* out dx, eax */
+		0x89, 0xf0,			/* mov eax, esi */
+		0xef,				/* out dx, eax */
+		0xf4,				/* hlt */
+	};
+	struct cpuid_policy pol;
+	const struct kvm_cpuid_entry2 *l1;
+	struct probe_vm p;
+	u32 vals[2];
+	int n = 0, i, r;
+
+	if (probe_vm_create(&p, code, sizeof(code), true))
+		return;
+	for (i = 0; i < PROBE_MAX_EXITS; i++) {
+		struct kvm_run *run = p.kvm.run;
+
+		r = probe_run(&p);
+		if (r != KVM_EXIT_IO)
+			break;
+		if (run->io.port == PROBE_PORT && run->io.size == 4 && n < 2)
+			memcpy(&vals[n++], (u8 *)run + run->io.data_offset, 4);
+	}
+	if (n == 2 && !cpuid__build(p.kvm.sys_fd, &pol) &&
+	    (l1 = cpuid__find(&pol, 1, 0))) {
+		/* OSXSAVE (ECX bit 27) mirrors CR4, not the policy. */
+		u32 extra_ecx = vals[0] & ~l1->ecx & ~(1u << 27);
+		u32 extra_edx = vals[1] & ~l1->edx;
+
+		caps->seen_l1_ecx = vals[0];
+		caps->seen_l1_edx = vals[1];
+		caps->cpuid_enforced = (extra_ecx || extra_edx) ? PROBE_NO :
+								    PROBE_YES;
+	}
+	probe_vm_destroy(&p);
+}
+
+/*
+ * Runs code that ends in HLT when the instruction under test works.  With
+ * no IDT, a real #UD/#BP becomes a triple fault (SHUTDOWN); an instruction
+ * the host's emulator cannot execute gives KVM_EXIT_INTERNAL_ERROR.
+ */
+static enum probe_answer probe_executes(const u8 *code, size_t len,
+					u64 cr4_bit, bool expect_shutdown)
+{
+	enum probe_answer ans = PROBE_UNKNOWN;
+	struct probe_vm p;
+	int r;
+
+	if (probe_vm_create(&p, code, len, false))
+		return PROBE_UNKNOWN;
+	if (probe_set_cr4_bit(&p, cr4_bit) == 0) {
+		r = probe_run(&p);
+		if (r == KVM_EXIT_INTERNAL_ERROR)
+			ans = PROBE_NO;
+		else if (r == (expect_shutdown ? KVM_EXIT_SHUTDOWN :
+						 KVM_EXIT_HLT))
+			ans = PROBE_YES;
+	}
+	probe_vm_destroy(&p);
+	return ans;
+}
+
+static void probe_int3(struct host_caps *caps)
+{
+	/* int3 with no IDT: a native #BP escalates to a triple fault. */
+	static const u8 code[] = { 0xcc, 0xf4 };
+
+	caps->int3_native = probe_executes(code, sizeof(code), 0, true);
+}
+
+static bool host_has_xsave(void)
+{
+	u32 eax = 1, ebx, ecx = 0, edx;
+
+	__asm__ volatile("cpuid" : "+a"(eax), "=b"(ebx), "+c"(ecx), "=d"(edx));
+	return ecx & CPUID_1_ECX_XSAVE;
+}
+
+static void probe_xsave(struct host_caps *caps)
+{
+	static const u8 code[] = {
+		0x31, 0xd2,			/* xor edx, edx */
+		0xb8, 0x01, 0x00, 0x00, 0x00,	/* mov eax, 1 (x87 state) */
+		0x0f, 0xae, 0x24, 0x25,		/* xsave [PROBE_DATA] */
+		0x00, 0x00, 0x20, 0x00,
+		0xf4,				/* hlt */
+	};
+
+	if (!host_has_xsave()) {
+		caps->xsave_native = PROBE_NO;
+		return;
+	}
+	caps->xsave_native = probe_executes(code, sizeof(code),
+					    1ULL << 18 /* OSXSAVE */, false);
+}
+
+static void probe_speed(struct host_caps *caps)
+{
+	static const u8 code[] = {
+		0xb9, PROBE_LOOP_ITERS & 0xff, (PROBE_LOOP_ITERS >> 8) & 0xff,
+		(PROBE_LOOP_ITERS >> 16) & 0xff, 0x00, /* mov ecx, N */
+		0xff, 0xc9,			/* 1: dec ecx */
+		0x75, 0xfc,			/* jnz 1b */
+		0xf4,				/* hlt */
+	};
+	struct probe_vm p;
+	u64 t0, dt;
+
+	if (probe_vm_create(&p, code, sizeof(code), false))
+		return;
+	t0 = util__host_ns();
+	if (probe_run(&p) == KVM_EXIT_HLT) {
+		dt = util__host_ns() - t0;
+		caps->insn_per_sec = (2ULL * PROBE_LOOP_ITERS) * NSEC_PER_SEC /
+				     (dt ? dt : 1);
+		/*
+		 * Hardware virtualization runs this loop at CPU speed (>1e9
+		 * instructions/s); an instruction emulator manages a few
+		 * million.  The threshold sits far from both.
+		 */
+		caps->emulated = caps->insn_per_sec < 50000000ULL ? PROBE_YES :
+								      PROBE_NO;
+	}
+	probe_vm_destroy(&p);
+}
+
+static const u8 nops_code[] = { 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0xf4 };
+
+static void probe_singlestep(struct host_caps *caps)
+{
+	struct kvm_guest_debug dbg = {
+		.control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP,
+	};
+	struct probe_vm p;
+	u64 expect = PROBE_CODE, t0;
+	int steps = 0, i;
+
+	if (probe_vm_create(&p, nops_code, sizeof(nops_code), false))
+		return;
+	caps->singlestep = PROBE_NO;
+	if (ioctl(p.kvm.vcpu_fd, KVM_SET_GUEST_DEBUG, &dbg) < 0)
+		goto out;
+	t0 = util__host_ns();
+	for (i = 0; i < PROBE_MAX_EXITS; i++) {
+		int r = probe_run(&p);
+
+		if (r != KVM_EXIT_DEBUG)
+			break;
+		expect++;
+		if (p.kvm.run->debug.arch.pc == expect)
+			steps++;
+	}
+	if (steps >= 5) {
+		caps->singlestep = PROBE_YES;
+		caps->step_ns = (util__host_ns() - t0) / (steps + 1);
+	}
+out:
+	probe_vm_destroy(&p);
+}
+
+static void probe_hw_breakpoint(struct host_caps *caps)
+{
+	struct kvm_guest_debug dbg = {
+		.control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP,
+	};
+	struct kvm_regs regs;
+	struct probe_vm p;
+	u64 bp = PROBE_CODE + 3;
+	int r;
+
+	if (probe_vm_create(&p, nops_code, sizeof(nops_code), false))
+		return;
+	caps->hw_breakpoint = PROBE_NO;
+	dbg.arch.debugreg[0] = bp;
+	dbg.arch.debugreg[7] = 0x1;	/* L0, execute, length 1 */
+	if (ioctl(p.kvm.vcpu_fd, KVM_SET_GUEST_DEBUG, &dbg) < 0)
+		goto out;
+	r = probe_run(&p);
+	if (r != KVM_EXIT_DEBUG || p.kvm.run->debug.arch.pc != bp ||
+	    !(p.kvm.run->debug.arch.dr6 & 1))
+		goto out;
+	caps->hw_breakpoint = PROBE_YES;
+
+	/* Does resuming with RFLAGS.RF set step over the breakpoint? */
+	if (ioctl(p.kvm.vcpu_fd, KVM_GET_REGS, &regs) < 0)
+		goto out;
+	regs.rflags |= 1ULL << 16;
+	if (ioctl(p.kvm.vcpu_fd, KVM_SET_REGS, &regs) < 0)
+		goto out;
+	r = probe_run(&p);
+	if (r == KVM_EXIT_HLT)
+		caps->rf_steps_over = PROBE_YES;
+	else if (r == KVM_EXIT_DEBUG && p.kvm.run->debug.arch.pc == bp)
+		caps->rf_steps_over = PROBE_NO;
+out:
+	probe_vm_destroy(&p);
+}
+
+/*
+ * Guest-only counting of retired branches through perf, as a PMU-pinned
+ * replay would use it.  Opening the counter is the test: where the host
+ * has no PMU (or does not virtualize it) this fails.
+ */
+static void probe_pmu(struct host_caps *caps)
+{
+	struct perf_event_attr attr;
+	long fd;
+
+	memset(&attr, 0, sizeof(attr));
+	attr.size = sizeof(attr);
+	attr.type = PERF_TYPE_HARDWARE;
+	attr.config = PERF_COUNT_HW_BRANCH_INSTRUCTIONS;
+	attr.exclude_host = 1;
+	attr.disabled = 1;
+	fd = syscall(SYS_perf_event_open, &attr, 0, -1, -1, 0);
+	if (fd < 0) {
+		caps->pmu_guest = PROBE_NO;
+		snprintf(caps->pmu_reason, sizeof(caps->pmu_reason),
+			 "perf_event_open(branches, guest only): %s",
+			 strerror(errno));
+		return;
+	}
+	close(fd);
+	caps->pmu_guest = PROBE_YES;
+	snprintf(caps->pmu_reason, sizeof(caps->pmu_reason),
+		 "perf branch counter opens (exclude_host)");
+}
+
+int probe__quick(struct host_caps *caps)
+{
+	memset(caps, 0, sizeof(*caps));
+	probe_cpuid(caps);
+	probe_int3(caps);
+	probe_xsave(caps);
+	return 0;
+}
+
+int probe__full(struct host_caps *caps)
+{
+	probe__quick(caps);
+	probe_singlestep(caps);
+	probe_hw_breakpoint(caps);
+	probe_pmu(caps);
+	probe_speed(caps);
+	return 0;
+}
+
+static const char *answer(enum probe_answer a)
+{
+	return a == PROBE_YES ? "yes" : a == PROBE_NO ? "no" : "unknown";
+}
+
+int probe__print_table(void)
+{
+	struct host_caps c;
+	struct kvm kvm;
+
+	if (kvm__open(&kvm))
+		return -ENODEV;
+	kvm__close(&kvm);
+	probe__full(&c);
+	printf("%-34s %-8s %s\n", "capability", "answer", "detail");
+	printf("%-34s %-8s guest saw CPUID.1 ecx=%08x edx=%08x\n",
+	       "CPUID policy enforced", answer(c.cpuid_enforced),
+	       c.seen_l1_ecx, c.seen_l1_edx);
+	printf("%-34s %-8s %s\n", "INT3 executes in 64-bit mode",
+	       answer(c.int3_native),
+	       c.int3_native == PROBE_NO ? "workaround: inject #BP (quirks.c)" :
+					   "");
+	printf("%-34s %-8s %s\n", "XSAVE executes", answer(c.xsave_native),
+	       c.xsave_native == PROBE_NO ? "Linux guests get 'noxsave'" : "");
+	printf("%-34s %-8s %llu ns per step\n", "single-step",
+	       answer(c.singlestep), (unsigned long long)c.step_ns);
+	printf("%-34s %-8s\n", "hardware breakpoints",
+	       answer(c.hw_breakpoint));
+	printf("%-34s %-8s %s\n", "RFLAGS.RF steps over a breakpoint",
+	       answer(c.rf_steps_over),
+	       c.rf_steps_over == PROBE_NO ? "step over by disable+step" : "");
+	printf("%-34s %-8s %s\n", "guest-only PMU counting",
+	       answer(c.pmu_guest), c.pmu_reason);
+	printf("%-34s %-8s %llu guest instructions/s\n",
+	       "guest code emulated", answer(c.emulated),
+	       (unsigned long long)c.insn_per_sec);
+	return 0;
+}

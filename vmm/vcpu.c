@@ -1,1 +1,297 @@
-/* placeholder: being written */
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The vCPU loop.  Everything that reaches the guest from the host side
+ * goes through vcpu_service(), which runs only between two KVM_RUNs:
+ * that is the single point the replay core will record and replay.
+ */
+#include "vcpu.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "quirks.h"
+#include "report.h"
+#include "vm.h"
+
+#define SIG_KICK SIGUSR1
+
+/* The run area of the one vCPU, for the kick signal handler. */
+static struct kvm_run *volatile kick_run;
+
+static void kick_handler(int sig __unused)
+{
+	/*
+	 * KVM_CAP_IMMEDIATE_EXIT: if the signal lands just before KVM_RUN is
+	 * entered, KVM_RUN returns at once instead of losing the kick.
+	 */
+	if (kick_run)
+		kick_run->immediate_exit = 1;
+}
+
+int vcpu__init_kick(struct vm *vm)
+{
+	struct sigaction sa;
+	sigset_t set;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = kick_handler;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIG_KICK, &sa, NULL) < 0)
+		return -errno;
+	kick_run = vm->kvm.run;
+	vm->vcpu_thread = pthread_self();
+	sigemptyset(&set);
+	sigaddset(&set, SIG_KICK);
+	return -pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+}
+
+void vcpu__kick(void *opaque)
+{
+	struct vm *vm = opaque;
+
+	pthread_kill(vm->vcpu_thread, SIG_KICK);
+}
+
+static void vcpu_handle_event(struct vm *vm, const struct event *ev)
+{
+	switch (ev->type) {
+	case EV_TIMER:
+		/* Timers are run below, whatever woke us. */
+		break;
+	case EV_SERIAL_RX:
+		if (console__can_accept(&vm->console)) {
+			console__deliver(&vm->console, ev);
+		} else {
+			/* The guest has not read 64 KiB of pending input. */
+			if (!vm->stats.rx_dropped)
+				pr_warn("guest is not reading its serial input; dropping input");
+			vm->stats.rx_dropped += ev->len;
+		}
+		break;
+	case EV_SERIAL_EOF:
+		pr_debug("console input closed");
+		break;
+	case EV_QUIT:
+		if (ev->arg)
+			vm__stop(vm, 128 + (int)ev->arg, strsignal(ev->arg));
+		else
+			vm__stop(vm, VM_EXIT_OK, "quit from the console");
+		break;
+	default:
+		pr_warn("unexpected event type %d", ev->type);
+		break;
+	}
+}
+
+/* Release queued events, run expired timers, re-arm the host timer. */
+static void vcpu_service(struct vm *vm)
+{
+	struct event ev;
+	u64 next;
+
+	while (evq__pop(&vm->evq, &ev))
+		vcpu_handle_event(vm, &ev);
+	vclock__run_expired(&vm->clock);
+	next = vclock__next_deadline(&vm->clock);
+	ticker__arm(&vm->ticker,
+		    next == VTIMER_OFF ? 0 : vm->clock.host_base + next);
+}
+
+static void vcpu_inject(struct vm *vm)
+{
+	struct kvm_run *run = vm->kvm.run;
+	struct kvm_interrupt irq;
+
+	if (!pic__has_interrupt(&vm->pic)) {
+		run->request_interrupt_window = 0;
+		return;
+	}
+	if (!run->ready_for_interrupt_injection) {
+		/* IF=0 or an interrupt shadow: exit as soon as it opens. */
+		run->request_interrupt_window = 1;
+		return;
+	}
+	irq.irq = pic__ack(&vm->pic);
+	if (ioctl(vm->kvm.vcpu_fd, KVM_INTERRUPT, &irq) < 0) {
+		pr_err("KVM_INTERRUPT (vector %u): %s", irq.irq,
+		       strerror(errno));
+		vm__stop(vm, VM_EXIT_GUEST_DIED, "cannot inject interrupts");
+		return;
+	}
+	vm->stats.irqs_injected++;
+	run->request_interrupt_window = pic__has_interrupt(&vm->pic);
+}
+
+static bool vcpu_if_set(struct vm *vm)
+{
+	struct kvm_regs regs;
+
+	if (vm->kvm.run->if_flag)
+		return true;
+	/* Confirm with the registers before concluding the guest is off. */
+	if (ioctl(vm->kvm.vcpu_fd, KVM_GET_REGS, &regs) < 0)
+		return false;
+	return regs.rflags & (1u << 9);
+}
+
+/* HLT with interrupts enabled: sleep until something can wake the guest. */
+static void vcpu_halt(struct vm *vm)
+{
+	u64 t0 = util__host_ns();
+
+	for (;;) {
+		u64 next, now, timeout = UINT64_MAX;
+
+		vcpu_service(vm);
+		if (vm->state != VM_RUNNING || pic__has_interrupt(&vm->pic))
+			break;
+		next = vclock__next_deadline(&vm->clock);
+		now = vclock__now(&vm->clock);
+		if (next != VTIMER_OFF)
+			timeout = next > now ? next - now : 0;
+		evq__wait(&vm->evq, timeout);
+	}
+	vm->stats.ns_halted += util__host_ns() - t0;
+}
+
+static void vcpu_exit_io(struct vm *vm)
+{
+	struct kvm_run *run = vm->kvm.run;
+	u8 *data = (u8 *)run + run->io.data_offset;
+	bool out = run->io.direction == KVM_EXIT_IO_OUT;
+	u32 i;
+
+	/* REP INS/OUTS arrive as one exit with count elements. */
+	for (i = 0; i < run->io.count; i++, data += run->io.size)
+		bus__access(&vm->bus, BUS_PIO, run->io.port, data, run->io.size,
+			    out);
+	vm->stats.exits[VM_EXITS_PIO]++;
+}
+
+static void vcpu_exit_mmio(struct vm *vm)
+{
+	struct kvm_run *run = vm->kvm.run;
+
+	if (run->mmio.len > sizeof(run->mmio.data)) {
+		vm__stop(vm, VM_EXIT_GUEST_DIED, "MMIO access wider than 8 bytes");
+		return;
+	}
+	if (bus__access(&vm->bus, BUS_MMIO, run->mmio.phys_addr,
+			run->mmio.data, run->mmio.len, run->mmio.is_write) == -ENOENT)
+		pr_debug("MMIO %s of %u bytes at %#llx: no device",
+			 run->mmio.is_write ? "write" : "read", run->mmio.len,
+			 run->mmio.phys_addr);
+	vm->stats.exits[VM_EXITS_MMIO]++;
+}
+
+static void vcpu_crash(struct vm *vm, const char *why)
+{
+	char devs[1024];
+
+	vm__dump_devices(vm, devs, sizeof(devs));
+	report__crash(&vm->kvm, why, devs);
+	vm__stop(vm, VM_EXIT_GUEST_DIED, why);
+}
+
+static void vcpu_exit_internal(struct vm *vm)
+{
+	struct kvm_run *run = vm->kvm.run;
+	char why[160];
+
+	if (quirks__internal_error(&vm->kvm, &vm->caps,
+				   &vm->stats.exits[VM_EXITS_QUIRK]))
+		return;
+	snprintf(why, sizeof(why),
+		 "KVM internal error, suberror %u%s (the host could not execute the instruction at RIP)",
+		 run->internal.suberror,
+		 run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION ?
+			 " (emulation failure)" : "");
+	vcpu_crash(vm, why);
+}
+
+static void vcpu_handle_exit(struct vm *vm)
+{
+	struct kvm_run *run = vm->kvm.run;
+	char why[128];
+
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		vcpu_exit_io(vm);
+		break;
+	case KVM_EXIT_MMIO:
+		vcpu_exit_mmio(vm);
+		break;
+	case KVM_EXIT_HLT:
+		vm->stats.exits[VM_EXITS_HLT]++;
+		if (!vcpu_if_set(vm)) {
+			/*
+			 * Nothing can wake a CPU halted with interrupts off
+			 * (there are no NMI sources): it is how Linux powers
+			 * off a machine without ACPI.
+			 */
+			vm__stop(vm, VM_EXIT_OK,
+				 "guest powered off (halted with interrupts disabled)");
+			break;
+		}
+		vcpu_halt(vm);
+		break;
+	case KVM_EXIT_IRQ_WINDOW_OPEN:
+		vm->stats.exits[VM_EXITS_IRQ_WINDOW]++;
+		break;
+	case KVM_EXIT_INTR:
+		vm->stats.exits[VM_EXITS_KICK]++;
+		break;
+	case KVM_EXIT_SHUTDOWN:
+		vcpu_crash(vm, "triple fault (KVM_EXIT_SHUTDOWN)");
+		break;
+	case KVM_EXIT_INTERNAL_ERROR:
+		vcpu_exit_internal(vm);
+		break;
+	case KVM_EXIT_FAIL_ENTRY:
+		snprintf(why, sizeof(why),
+			 "VM entry failed, hardware reason %#llx",
+			 run->fail_entry.hardware_entry_failure_reason);
+		vcpu_crash(vm, why);
+		break;
+	default:
+		snprintf(why, sizeof(why), "unhandled KVM exit reason %u",
+			 run->exit_reason);
+		vm->stats.exits[VM_EXITS_OTHER]++;
+		vcpu_crash(vm, why);
+		break;
+	}
+}
+
+void vcpu__run(struct vm *vm)
+{
+	struct kvm_run *run = vm->kvm.run;
+	u64 start = util__host_ns();
+
+	while (vm->state == VM_RUNNING) {
+		u64 t0;
+		int ret;
+
+		vcpu_service(vm);
+		if (vm->state != VM_RUNNING)
+			break;
+		vcpu_inject(vm);
+		t0 = util__host_ns();
+		ret = ioctl(vm->kvm.vcpu_fd, KVM_RUN, 0);
+		vm->stats.ns_in_guest += util__host_ns() - t0;
+		run->immediate_exit = 0;
+		if (ret < 0) {
+			if (errno == EINTR || errno == EAGAIN) {
+				vm->stats.exits[VM_EXITS_KICK]++;
+				continue;
+			}
+			pr_err("KVM_RUN: %s", strerror(errno));
+			vm__stop(vm, VM_EXIT_GUEST_DIED, "KVM_RUN failed");
+			break;
+		}
+		vcpu_handle_exit(vm);
+	}
+	vm->stats.ns_total = util__host_ns() - start;
+}

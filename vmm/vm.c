@@ -1,1 +1,290 @@
-/* placeholder: being written */
+// SPDX-License-Identifier: Apache-2.0
+/* Assembling the machine: KVM, probes, CPUID, boot, devices, threads. */
+#include "vm.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "../boot/boot.h"
+#include "quirks.h"
+#include "vcpu.h"
+
+#define COM1_BASE 0x3f8
+#define COM1_IRQ 4
+#define PIT_IRQ 0
+#define EVQ_DEPTH 256
+
+/* Signals that end the VM cleanly; handled by sigwait in one thread. */
+static void vm_quit_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGHUP);
+}
+
+void vm__stop(struct vm *vm, int code, const char *why)
+{
+	if (vm->state != VM_RUNNING)
+		return;
+	vm->state = VM_STOPPED;
+	vm->exit_code = code;
+	console__restore();
+	if (code == VM_EXIT_OK)
+		pr_info("%s", why);
+	else
+		pr_info("%s (exit status %d)", why, code);
+}
+
+static void vm_reset_requested(void *opaque)
+{
+	vm__stop(opaque, VM_EXIT_OK, "guest requested a reset (reboot)");
+}
+
+static void vm_exitport(void *opaque, int code)
+{
+	char why[64];
+
+	snprintf(why, sizeof(why), "guest wrote %d to the exit port", code);
+	vm__stop(opaque, code, why);
+}
+
+static int vm_compose_cmdline(struct vm *vm)
+{
+	const char *user = vm->cfg.cmdline ? vm->cfg.cmdline : "";
+	const char *extra = vm->cfg.cmdline_fixups ? quirks__cmdline(&vm->caps) :
+						     "";
+	int n;
+
+	n = snprintf(vm->cmdline, sizeof(vm->cmdline), "%s%s%s", user,
+		     *user && *extra ? " " : "", extra);
+	if (n < 0 || (size_t)n >= sizeof(vm->cmdline)) {
+		pr_err("kernel command line too long (%d bytes)", n);
+		return -E2BIG;
+	}
+	if (*extra)
+		pr_info("this host %s; appended \"%s\" to the kernel command line (--no-cmdline-fixups to keep it as given)",
+			vm->caps.cpuid_enforced == PROBE_NO ?
+				"does not enforce the CPUID policy" :
+				"cannot execute XSAVE in guests",
+			extra);
+	return 0;
+}
+
+static int vm_setup_kvm(struct vm *vm)
+{
+	int ret = kvm__check_mem_size(vm->cfg.mem_size);
+
+	if (ret)
+		return ret;
+	ret = kvm__open(&vm->kvm);
+	if (ret)
+		return ret;
+	probe__quick(&vm->caps);
+	ret = vm_compose_cmdline(vm);
+	if (ret)
+		return ret;
+	ret = kvm__create_vm(&vm->kvm, vm->cfg.mem_size);
+	if (ret)
+		return ret;
+	ret = cpuid__build(vm->kvm.sys_fd, &vm->cpuid);
+	if (ret)
+		return ret;
+	return cpuid__apply(vm->kvm.vcpu_fd, &vm->cpuid);
+}
+
+static int vm_setup_boot(struct vm *vm)
+{
+	struct boot_config bc = {
+		.kernel_path = vm->cfg.kernel,
+		.initrd_path = vm->cfg.initrd,
+		.cmdline = vm->cmdline,
+	};
+	struct boot_info bi;
+	int ret;
+
+	ret = boot__load(&vm->kvm.mem, &bc, &bi);
+	if (ret)
+		return ret;
+	pr_debug("%s kernel at %#llx-%#llx, entry %#llx, initrd %llu bytes at %#llx",
+		 bi.format, (unsigned long long)bi.kernel_start,
+		 (unsigned long long)bi.kernel_end,
+		 (unsigned long long)bi.entry,
+		 (unsigned long long)bi.initrd_size,
+		 (unsigned long long)bi.initrd_start);
+	return boot__setup_vcpu(vm->kvm.vcpu_fd, &bi);
+}
+
+static struct irq_line vm_irq(struct vm *vm, unsigned int irq)
+{
+	return (struct irq_line){ pic__set_irq, &vm->pic, irq };
+}
+
+static int vm_setup_devices(struct vm *vm)
+{
+	int ret;
+
+	bus__init(&vm->bus);
+	pic__init(&vm->pic);
+	pit__init(&vm->pit, &vm->clock, vm_irq(vm, PIT_IRQ));
+	/* The RTC starts at host wall time; replay will pass the recorded one. */
+	rtc__init(&vm->rtc, &vm->clock, (s64)time(NULL));
+	uart__init(&vm->uart, vm_irq(vm, COM1_IRQ), console__tx, &vm->console);
+	i8042__init(&vm->kbc, vm_reset_requested, vm);
+	exitport__init(&vm->exitport, vm_exitport, vm);
+
+	ret = pic__register(&vm->pic, &vm->bus);
+	if (!ret)
+		ret = pit__register(&vm->pit, &vm->bus);
+	if (!ret)
+		ret = rtc__register(&vm->rtc, &vm->bus);
+	if (!ret)
+		ret = uart__register(&vm->uart, &vm->bus, COM1_BASE);
+	if (!ret)
+		ret = i8042__register(&vm->kbc, &vm->bus);
+	if (!ret)
+		ret = exitport__register(&vm->exitport, &vm->bus);
+	if (ret)
+		pr_err("cannot register the platform devices: %s",
+		       strerror(-ret));
+	return ret;
+}
+
+int vm__init(struct vm *vm, const struct vm_config *cfg)
+{
+	sigset_t set;
+	int ret;
+
+	memset(vm, 0, sizeof(*vm));
+	vm->cfg = *cfg;
+	vm->kvm.sys_fd = vm->kvm.vm_fd = vm->kvm.vcpu_fd = -1;
+	vm->ticker.tfd = vm->ticker.stop_fd = -1;
+
+	/*
+	 * Block the quit signals and the kick in this thread before any
+	 * other thread exists, so every thread inherits the mask; the
+	 * signal thread takes the former, the vCPU thread the latter.
+	 */
+	vm_quit_signals(&set);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+	ret = vm_setup_kvm(vm);
+	if (!ret)
+		ret = vm_setup_boot(vm);
+	if (ret)
+		return ret;
+	ret = evq__init(&vm->evq, EVQ_DEPTH);
+	if (ret) {
+		pr_err("cannot create the event queue: %s", strerror(-ret));
+		return ret;
+	}
+	vclock__init(&vm->clock, false);
+	ret = ticker__init(&vm->ticker, &vm->evq);
+	if (!ret)
+		ret = vm_setup_devices(vm);
+	if (!ret)
+		ret = console__init(&vm->console, &vm->evq, &vm->uart);
+	return ret;
+}
+
+static void *vm_signal_thread(void *opaque)
+{
+	struct vm *vm = opaque;
+	sigset_t set;
+	int sig;
+
+	vm_quit_signals(&set);
+	for (;;) {
+		struct event ev = { .type = EV_QUIT };
+
+		if (sigwait(&set, &sig))
+			continue;
+		ev.arg = sig;
+		evq__post(&vm->evq, &ev);
+	}
+	return NULL;
+}
+
+int vm__run(struct vm *vm)
+{
+	int ret;
+
+	ret = vcpu__init_kick(vm);
+	if (ret) {
+		pr_err("cannot set up the vCPU kick signal: %s", strerror(-ret));
+		return VM_EXIT_SETUP;
+	}
+	evq__set_kick(&vm->evq, vcpu__kick, vm);
+	if (pthread_create(&vm->signal_thread, NULL, vm_signal_thread, vm) == 0)
+		vm->signal_thread_started = true;
+	if (ticker__start(&vm->ticker) || console__start(&vm->console))
+		return VM_EXIT_SETUP;
+	vm->state = VM_RUNNING;
+	vcpu__run(vm);
+	return vm->exit_code;
+}
+
+void vm__exit(struct vm *vm)
+{
+	console__stop(&vm->console);
+	console__restore();
+	if (vm->ticker.tfd >= 0)
+		ticker__stop(&vm->ticker);
+	if (vm->signal_thread_started) {
+		pthread_cancel(vm->signal_thread);
+		pthread_join(vm->signal_thread, NULL);
+		vm->signal_thread_started = false;
+	}
+	/* Every producer thread has stopped: the queue can go. */
+	if (vm->evq.ring)
+		evq__exit(&vm->evq);
+	kvm__close(&vm->kvm);
+}
+
+void vm__dump_devices(const struct vm *vm, char *buf, size_t len)
+{
+	char line[256];
+	size_t n = 0;
+
+	buf[0] = '\0';
+	pic__dump(&vm->pic, line, sizeof(line));
+	n += snprintf(buf + n, len - n, "  %s\n", line);
+	if (n >= len)
+		return;
+	pit__dump(&vm->pit, line, sizeof(line));
+	n += snprintf(buf + n, len - n, "  %s\n", line);
+	if (n >= len)
+		return;
+	uart__dump(&vm->uart, line, sizeof(line));
+	snprintf(buf + n, len - n, "  %s\n", line);
+}
+
+void vm__print_stats(const struct vm *vm)
+{
+	static const char *const names[VM_EXITS_NR] = {
+		"pio", "mmio", "hlt", "irq_window", "kick", "quirk", "other",
+	};
+	const struct vm_stats *s = &vm->stats;
+	double secs = s->ns_total / 1e9;
+	u64 vmm_ns = s->ns_total - s->ns_in_guest - s->ns_halted;
+	u64 total = 0;
+	unsigned int i;
+
+	for (i = 0; i < VM_EXITS_NR; i++)
+		total += s->exits[i];
+	fprintf(stderr, "microvm: stats: wall_s=%.3f exits=%llu exits_per_s=%.0f irqs=%llu\n",
+		secs, (unsigned long long)total, secs > 0 ? total / secs : 0,
+		(unsigned long long)s->irqs_injected);
+	fprintf(stderr, "microvm: stats: in_guest_s=%.3f halted_s=%.3f vmm_s=%.3f vmm_share=%.4f\n",
+		s->ns_in_guest / 1e9, s->ns_halted / 1e9, vmm_ns / 1e9,
+		s->ns_total ? (double)vmm_ns / s->ns_total : 0.0);
+	fprintf(stderr, "microvm: stats: exits_by_kind");
+	for (i = 0; i < VM_EXITS_NR; i++)
+		fprintf(stderr, " %s=%llu", names[i],
+			(unsigned long long)s->exits[i]);
+	fprintf(stderr, "\n");
+}

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef MICROVM_KVM_H
+#define MICROVM_KVM_H
+
+#include <linux/kvm.h>
+
+#include "mem.h"
+#include "util.h"
+
+/*
+ * Guest RAM lives below this address: the 3-4 GiB window is where the
+ * device MMIO (virtio-mmio slots, the local APIC address Linux may poke)
+ * sits, and one flat RAM slot keeps every guest-physical check trivial.
+ */
+#define KVM_RAM_MAX (3 * GiB)
+#define KVM_RAM_MIN (2 * MiB)
+
+struct kvm {
+	int sys_fd;
+	int vm_fd;
+	int vcpu_fd;
+	struct kvm_run *run;
+	size_t run_size;
+	struct guest_mem mem;
+};
+
+/*
+ * Open /dev/kvm and check the API version and the capabilities microvm
+ * relies on.  Prints what is wrong and how to fix it.
+ */
+int kvm__open(struct kvm *kvm);
+/* Create the VM, its RAM (mem_size bytes from guest-physical 0) and vCPU 0. */
+int kvm__create_vm(struct kvm *kvm, u64 mem_size);
+void kvm__close(struct kvm *kvm);
+/* Check a --mem value; prints the reason when it is refused. */
+int kvm__check_mem_size(u64 mem_size);
+
+#endif

@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef MICROVM_VM_H
+#define MICROVM_VM_H
+
+#include <pthread.h>
+
+#include "../devices/bus.h"
+#include "../devices/exitport.h"
+#include "../devices/i8042.h"
+#include "../devices/pic.h"
+#include "../devices/pit.h"
+#include "../devices/rtc.h"
+#include "../serial/console.h"
+#include "../serial/uart.h"
+#include "cpuid.h"
+#include "evq.h"
+#include "kvm.h"
+#include "probe.h"
+#include "ticker.h"
+#include "vclock.h"
+
+/* microvm's exit statuses (besides the guest's own, via the exit port). */
+#define VM_EXIT_OK 0
+#define VM_EXIT_SETUP 1		/* could not start: bad input, no KVM... */
+#define VM_EXIT_USAGE 2		/* bad command line */
+#define VM_EXIT_GUEST_DIED 3	/* triple fault, emulation failure... */
+
+#define VM_CMDLINE_MAX 4096
+
+struct vm_config {
+	const char *kernel;
+	const char *initrd;
+	const char *cmdline;
+	u64 mem_size;
+	bool cmdline_fixups;	/* append the quirks' kernel options */
+	bool stats;		/* print exit statistics at the end */
+};
+
+enum vm_state {
+	VM_RUNNING,
+	VM_STOPPED,
+};
+
+enum vm_exit_kind {
+	VM_EXITS_PIO,
+	VM_EXITS_MMIO,
+	VM_EXITS_HLT,
+	VM_EXITS_IRQ_WINDOW,
+	VM_EXITS_KICK,		/* KVM_RUN interrupted to deliver an event */
+	VM_EXITS_QUIRK,		/* emulation failures worked around */
+	VM_EXITS_OTHER,
+	VM_EXITS_NR,
+};
+
+struct vm_stats {
+	u64 exits[VM_EXITS_NR];
+	u64 irqs_injected;
+	u64 ns_in_guest;	/* wall time inside KVM_RUN */
+	u64 ns_total;		/* wall time of the run loop */
+	u64 ns_halted;		/* of which idle in HLT, waiting for events */
+	u64 rx_dropped;
+};
+
+struct vm {
+	struct vm_config cfg;
+	char cmdline[VM_CMDLINE_MAX];
+	struct kvm kvm;
+	struct host_caps caps;
+	struct cpuid_policy cpuid;
+	struct bus bus;
+	struct evq evq;
+	struct vclock clock;
+	struct ticker ticker;
+	struct pic pic;
+	struct pit pit;
+	struct rtc rtc;
+	struct uart uart;
+	struct console console;
+	struct i8042 kbc;
+	struct exitport exitport;
+	pthread_t vcpu_thread;
+	pthread_t signal_thread;
+	bool signal_thread_started;
+
+	enum vm_state state;
+	int exit_code;
+	struct vm_stats stats;
+};
+
+/* Build the machine; prints the reason and returns -errno on failure. */
+int vm__init(struct vm *vm, const struct vm_config *cfg);
+/* Run until the guest or the user ends it; returns the exit status. */
+int vm__run(struct vm *vm);
+void vm__exit(struct vm *vm);
+/* Stop the run loop with an exit status, saying why (vCPU thread only). */
+void vm__stop(struct vm *vm, int code, const char *why);
+void vm__print_stats(const struct vm *vm);
+/* Device state lines for crash reports. */
+void vm__dump_devices(const struct vm *vm, char *buf, size_t len);
+
+#endif
