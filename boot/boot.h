@@ -62,7 +62,7 @@
 #define BOOT_GDT_ENTRIES	6	/* the TSS descriptor takes two */
 
 struct boot_config {
-	const char *kernel_path;	/* ELF64 vmlinux / test guest, or bzImage */
+	const char *kernel_path;	/* ELF64 vmlinux, test guest, bzImage */
 	const char *initrd_path;	/* NULL for none */
 	const char *cmdline;		/* final command line, "" allowed */
 };
@@ -110,7 +110,7 @@ int boot__setup_tables(struct guest_mem *mem, struct boot_info *bi);
  * here with our own names so that no kernel header is needed.  Offsets are
  * checked with _Static_assert in zeropage.c.
  */
-#define BOOT_HDR_OFFSET		0x1f1	/* setup header, in file and zero page */
+#define BOOT_HDR_OFFSET		0x1f1	/* setup header, in file & zero page */
 #define BOOT_HDR_END_MAX	0x290	/* the zero page has room up to here */
 #define BOOT_HDRS_MAGIC		0x53726448	/* "HdrS" */
 #define BOOT_FLAG_MAGIC		0xaa55

@@ -112,14 +112,23 @@ int boot_bzimage_load(struct guest_mem *mem, int fd, u64 fsize,
 
 	/*
 	 * Memory the kernel needs before it reads the e820 map: the loaded
-	 * image, and init_size bytes at the address it decompresses to
-	 * (pref_address: LOAD_PHYSICAL_ADDR, which a relocatable kernel also
-	 * uses when loaded lower).  All terms are below 2^33: no overflow.
+	 * image, and init_size bytes at the address the stub decompresses
+	 * to.  That is pref_address (LOAD_PHYSICAL_ADDR) for a fixed kernel;
+	 * a relocatable one uses its load address aligned up to
+	 * kernel_alignment, but never less than LOAD_PHYSICAL_ADDR
+	 * (arch/x86/boot/compressed/head_64.S).  All terms stay below 2^34:
+	 * no overflow.
 	 */
 	init_size = MAX((u64)h.init_size, pm_size);
 	runtime = BZ_LOAD_PHYSICAL_ADDR;
 	if (h.pref_address && h.pref_address < BOOT_MAX_RAM)
-		runtime = MAX(runtime, h.pref_address);
+		runtime = h.pref_address;
+	if (h.relocatable_kernel && h.kernel_alignment &&
+	    !(h.kernel_alignment & (h.kernel_alignment - 1))) {
+		u64 a = h.kernel_alignment;
+
+		runtime = MAX(runtime, (BOOT_BZIMAGE_ADDR + a - 1) & ~(a - 1));
+	}
 	need = MAX(BOOT_BZIMAGE_ADDR + init_size, runtime + init_size);
 	ram = mem->size;
 	if (need > ram) {

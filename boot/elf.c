@@ -17,7 +17,7 @@
 
 struct seg {
 	u64 paddr, memsz, filesz, offset;
-	unsigned int index;		/* program header number, for messages */
+	unsigned int index;	/* program header number, for messages */
 };
 
 static int seg_cmp(const void *a, const void *b)
@@ -137,7 +137,7 @@ static int elf_load_segs(struct guest_mem *mem, int fd, const char *path,
 		const struct seg *s = &segs[i];
 		u8 *dst = guest_mem__ptr(mem, s->paddr, s->memsz);
 
-		if (!dst)	/* checked above; never trust ourselves either */
+		if (!dst)	/* elf_check_seg() made sure it is in RAM */
 			return -EFAULT;
 		ret = boot_pread(fd, dst, s->filesz, s->offset);
 		if (ret < 0) {
@@ -189,7 +189,9 @@ int boot_elf_load(struct guest_mem *mem, int fd, u64 fsize, const char *path,
 	for (i = 0; i < eh.e_phnum; i++) {
 		struct seg *s = &segs[n];
 
-		if (ph[i].p_type != PT_LOAD || ph[i].p_memsz == 0)
+		/* An empty PT_LOAD is legal and loads nothing. */
+		if (ph[i].p_type != PT_LOAD ||
+		    (ph[i].p_memsz == 0 && ph[i].p_filesz == 0))
 			continue;
 		s->paddr = ph[i].p_paddr;
 		s->memsz = ph[i].p_memsz;

@@ -41,13 +41,13 @@ int boot_pread(int fd, void *buf, size_t len, u64 off)
 }
 
 /*
- * Flat 4 GiB descriptors (base 0, limit 0xfffff, G=1).  In 64-bit mode the
- * CPU ignores base and limit for CS/DS, but the protocol asks for flat 4G
- * segments and a later switch to compatibility mode would use them.
+ * Pack an 8-byte segment descriptor.  @flags holds the access byte in bits
+ * 0-7 and the G, D/B, L, AVL nibble in bits 12-15.
  */
 static u64 gdt_entry(u16 flags, u32 base, u32 limit)
 {
-	return ((u64)(base & 0xff000000) << 32) | ((u64)(flags & 0xf0ff) << 40) |
+	return ((u64)(base & 0xff000000) << 32) |
+	       ((u64)(flags & 0xf0ff) << 40) |
 	       ((u64)(limit & 0x000f0000) << 32) |
 	       ((u64)(base & 0x00ffffff) << 16) | (limit & 0x0000ffff);
 }
@@ -71,6 +71,9 @@ int boot__setup_tables(struct guest_mem *mem, struct boot_info *bi)
 	}
 
 	/*
+	 * Flat 4 GiB code and data (base 0, limit 0xfffff, G=1): the CPU
+	 * ignores base and limit in 64-bit mode, but the protocol asks for
+	 * flat segments and a switch to compatibility mode would use them.
 	 * Access byte 0x9b: present, DPL0, code, execute/read, accessed;
 	 * flags 0xa: G=1, L=1 (D must be 0 with L).  Data 0x93 with G=1,
 	 * D/B=1.  The TSS is a 16-byte system descriptor: 0x8b is a busy

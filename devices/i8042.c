@@ -103,7 +103,7 @@ static void i8042_data_write(struct i8042 *kbc, u8 val)
 	}
 }
 
-static int i8042_io_data(void *opaque, u64 offset __unused, u8 *data,
+static int i8042_io_data(void *opaque, u64 offset __maybe_unused, u8 *data,
 			 u32 len, bool is_write)
 {
 	struct i8042 *kbc = opaque;
@@ -118,7 +118,7 @@ static int i8042_io_data(void *opaque, u64 offset __unused, u8 *data,
 	return 0;
 }
 
-static int i8042_io_cmd(void *opaque, u64 offset __unused, u8 *data, u32 len,
+static int i8042_io_cmd(void *opaque, u64 offset __maybe_unused, u8 *data, u32 len,
 			bool is_write)
 {
 	struct i8042 *kbc = opaque;

@@ -58,7 +58,8 @@ static int console_raw_mode(void)
 
 	raw = saved_termios;
 	cfmakeraw(&raw);
-	raw.c_oflag = saved_termios.c_oflag;	/* see the top of the file */
+	/* Output processing stays: see the top of the file. */
+	raw.c_oflag = saved_termios.c_oflag;
 	raw.c_cc[VMIN] = 1;
 	raw.c_cc[VTIME] = 0;
 	if (tcsetattr(STDIN_FILENO, TCSANOW, &raw))
@@ -237,7 +238,8 @@ static bool console_read_stdin(struct console *c)
 		return true;
 	}
 	if (room > 1) {
-		c->npending += console_filter(c, in, n, c->pending + c->npending);
+		c->npending += console_filter(c, in, n,
+					      c->pending + c->npending);
 		return false;
 	}
 	/*

@@ -40,7 +40,7 @@
  */
 #define CONSOLE_BACKLOG		4096
 #define CONSOLE_MAX_QUEUED_RX	16
-#define CONSOLE_PENDING		256	/* reader-side bytes awaiting credit */
+#define CONSOLE_PENDING		256	/* reader bytes awaiting credit */
 
 struct console {
 	struct evq *q;
@@ -49,7 +49,7 @@ struct console {
 	/* vCPU thread only. */
 	u8 backlog[CONSOLE_BACKLOG];
 	unsigned int head, count;
-	u64 dropped;			/* only if a source ignored the rules */
+	u64 dropped;	/* only if a source ignored the rules */
 
 	/* Credit shared with the reader: each counter has one writer. */
 	atomic_uint_fast64_t posted_bytes;	/* reader */
@@ -61,7 +61,7 @@ struct console {
 
 	/* Reader thread only, once started. */
 	bool is_tty;
-	bool escape;			/* saw Ctrl-A, waiting for the next key */
+	bool escape;		/* saw Ctrl-A, waiting for the next key */
 	bool quit_posted;
 	u64 tty_dropped;
 	u8 pending[CONSOLE_PENDING];

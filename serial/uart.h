@@ -28,7 +28,7 @@
 #define UART_SCR	7
 #define UART_NR_PORTS	8
 
-#define UART_IER_ERBFI	0x01	/* received data available (and timeout) */
+#define UART_IER_ERBFI	0x01	/* received data available, timeout */
 #define UART_IER_ETBEI	0x02	/* transmit holding register empty */
 #define UART_IER_ELSI	0x04	/* receiver line status */
 #define UART_IER_EDSSI	0x08	/* modem status */
@@ -46,7 +46,7 @@
 #define UART_FCR_RXRST	0x02
 #define UART_FCR_TXRST	0x04
 #define UART_FCR_DMA	0x08
-#define UART_FCR_TRIG	0xc0	/* RX trigger: 00=1, 01=4, 10=8, 11=14 */
+#define UART_FCR_TRIG	0xc0	/* RX trigger: 1, 4, 8, 14 bytes */
 
 #define UART_LCR_DLAB	0x80
 
@@ -63,7 +63,8 @@
 #define UART_LSR_BI	0x10
 #define UART_LSR_THRE	0x20
 #define UART_LSR_TEMT	0x40
-#define UART_LSR_ERRS	(UART_LSR_OE | UART_LSR_PE | UART_LSR_FE | UART_LSR_BI)
+#define UART_LSR_ERRS	\
+	(UART_LSR_OE | UART_LSR_PE | UART_LSR_FE | UART_LSR_BI)
 
 #define UART_MSR_DCTS	0x01
 #define UART_MSR_DDSR	0x02
@@ -86,8 +87,8 @@ typedef void (*uart_tx_fn)(void *ctx, const u8 *buf, size_t len);
  */
 struct uart {
 	u8 ier, lcr, mcr, lsr, msr, scr, dll, dlm;
-	u8 fcr;			/* the sticky bits: enable, DMA, trigger */
-	u8 rbr;			/* last byte read, seen again if RX is empty */
+	u8 fcr;			/* sticky bits: enable, DMA, trigger */
+	u8 rbr;			/* last byte read, again if RX is empty */
 	u8 rx_fifo[UART_FIFO_SIZE];
 	u8 rx_head, rx_count;
 	bool thr_ipending;	/* THRE interrupt latched, not yet cleared */

@@ -152,64 +152,85 @@ static void probe_cpuid(struct host_caps *caps)
 	probe_vm_destroy(&p);
 }
 
+#define CR4_FSGSBASE (1ULL << 16)
+#define CR4_OSXSAVE (1ULL << 18)
+
+struct insn_probe {
+	const char *name;
+	u8 code[16];
+	u8 len;
+	u64 cr4;		/* CR4 bits the instruction needs */
+	bool faults;		/* succeeds by faulting (INT3) */
+};
+
 /*
- * Runs code that ends in HLT when the instruction under test works.  With
- * no IDT, a real #UD/#BP becomes a triple fault (SHUTDOWN); an instruction
- * the host's emulator cannot execute gives KVM_EXIT_INTERNAL_ERROR.
+ * Each snippet ends in HLT when the instruction executes.  Memory operands
+ * point at PROBE_DATA (0x200000, 64-byte aligned for XSAVE).
  */
-static enum probe_answer probe_executes(const u8 *code, size_t len,
-					u64 cr4_bit, bool expect_shutdown)
+static const struct insn_probe insn_probes[PROBE_INSN_NR] = {
+	[PROBE_INSN_INT3] = { "INT3 (64-bit mode)", { 0xcc, 0xf4 }, 2, 0, true },
+	[PROBE_INSN_XSAVE] = { "XSAVE",
+			       { 0x31, 0xd2, 0xb8, 0x01, 0x00, 0x00, 0x00,
+				 0x0f, 0xae, 0x24, 0x25, 0x00, 0x00, 0x20,
+				 0x00, 0xf4 }, 16,
+			       CR4_OSXSAVE, false },
+	[PROBE_INSN_POPCNT] = { "POPCNT", { 0xf3, 0x48, 0x0f, 0xb8, 0xc0, 0xf4 },
+				6, 0, false },
+	[PROBE_INSN_MOVBE] = { "MOVBE",
+			       { 0x0f, 0x38, 0xf0, 0x04, 0x25, 0x00, 0x00,
+				 0x20, 0x00, 0xf4 }, 10,
+			       0, false },
+	[PROBE_INSN_RDFSBASE] = { "RDFSBASE (FSGSBASE)",
+				  { 0xf3, 0x48, 0x0f, 0xae, 0xc0, 0xf4 }, 6,
+				  CR4_FSGSBASE, false },
+	[PROBE_INSN_TZCNT] = { "TZCNT (BMI1)",
+			       { 0xf3, 0x48, 0x0f, 0xbc, 0xc0, 0xf4 }, 6,
+			       0, false },
+	[PROBE_INSN_SHLX] = { "SHLX (BMI2)",
+			      { 0xc4, 0xe2, 0xf9, 0xf7, 0xc0, 0xf4 }, 6,
+			      0, false },
+	[PROBE_INSN_LZCNT] = { "LZCNT (ABM)",
+			       { 0xf3, 0x48, 0x0f, 0xbd, 0xc0, 0xf4 }, 6,
+			       0, false },
+};
+
+const char *probe__insn_name(enum probe_insn insn)
+{
+	return insn < PROBE_INSN_NR ? insn_probes[insn].name : "?";
+}
+
+/*
+ * With no IDT, a real #BP (or the #UD of an instruction the CPU lacks)
+ * becomes a triple fault (SHUTDOWN); an instruction the host's emulator
+ * cannot execute gives KVM_EXIT_INTERNAL_ERROR instead.  Either way a
+ * guest that is told the feature exists (an unenforced CPUID policy) must
+ * not use it, so both answer NO.
+ */
+static enum probe_answer probe_insn(const struct insn_probe *ip)
 {
 	enum probe_answer ans = PROBE_UNKNOWN;
 	struct probe_vm p;
 	int r;
 
-	if (probe_vm_create(&p, code, len, false))
+	if (probe_vm_create(&p, ip->code, ip->len, false))
 		return PROBE_UNKNOWN;
-	if (probe_set_cr4_bit(&p, cr4_bit) == 0) {
+	if (probe_set_cr4_bit(&p, ip->cr4) == 0) {
 		r = probe_run(&p);
-		if (r == KVM_EXIT_INTERNAL_ERROR)
-			ans = PROBE_NO;
-		else if (r == (expect_shutdown ? KVM_EXIT_SHUTDOWN :
-						 KVM_EXIT_HLT))
+		if (r == (ip->faults ? KVM_EXIT_SHUTDOWN : KVM_EXIT_HLT))
 			ans = PROBE_YES;
+		else if (r == KVM_EXIT_INTERNAL_ERROR || r == KVM_EXIT_SHUTDOWN)
+			ans = PROBE_NO;
 	}
 	probe_vm_destroy(&p);
 	return ans;
 }
 
-static void probe_int3(struct host_caps *caps)
+static void probe_insns(struct host_caps *caps)
 {
-	/* int3 with no IDT: a native #BP escalates to a triple fault. */
-	static const u8 code[] = { 0xcc, 0xf4 };
+	unsigned int i;
 
-	caps->int3_native = probe_executes(code, sizeof(code), 0, true);
-}
-
-static bool host_has_xsave(void)
-{
-	u32 eax = 1, ebx, ecx = 0, edx;
-
-	__asm__ volatile("cpuid" : "+a"(eax), "=b"(ebx), "+c"(ecx), "=d"(edx));
-	return ecx & CPUID_1_ECX_XSAVE;
-}
-
-static void probe_xsave(struct host_caps *caps)
-{
-	static const u8 code[] = {
-		0x31, 0xd2,			/* xor edx, edx */
-		0xb8, 0x01, 0x00, 0x00, 0x00,	/* mov eax, 1 (x87 state) */
-		0x0f, 0xae, 0x24, 0x25,		/* xsave [PROBE_DATA] */
-		0x00, 0x00, 0x20, 0x00,
-		0xf4,				/* hlt */
-	};
-
-	if (!host_has_xsave()) {
-		caps->xsave_native = PROBE_NO;
-		return;
-	}
-	caps->xsave_native = probe_executes(code, sizeof(code),
-					    1ULL << 18 /* OSXSAVE */, false);
+	for (i = 0; i < PROBE_INSN_NR; i++)
+		caps->insn[i] = probe_insn(&insn_probes[i]);
 }
 
 static void probe_speed(struct host_caps *caps)
@@ -348,8 +369,7 @@ int probe__quick(struct host_caps *caps)
 {
 	memset(caps, 0, sizeof(*caps));
 	probe_cpuid(caps);
-	probe_int3(caps);
-	probe_xsave(caps);
+	probe_insns(caps);
 	return 0;
 }
 
@@ -372,6 +392,7 @@ int probe__print_table(void)
 {
 	struct host_caps c;
 	struct kvm kvm;
+	unsigned int i;
 
 	if (kvm__open(&kvm))
 		return -ENODEV;
@@ -381,12 +402,13 @@ int probe__print_table(void)
 	printf("%-34s %-8s guest saw CPUID.1 ecx=%08x edx=%08x\n",
 	       "CPUID policy enforced", answer(c.cpuid_enforced),
 	       c.seen_l1_ecx, c.seen_l1_edx);
-	printf("%-34s %-8s %s\n", "INT3 executes in 64-bit mode",
-	       answer(c.int3_native),
-	       c.int3_native == PROBE_NO ? "workaround: inject #BP (quirks.c)" :
-					   "");
-	printf("%-34s %-8s %s\n", "XSAVE executes", answer(c.xsave_native),
-	       c.xsave_native == PROBE_NO ? "Linux guests get 'noxsave'" : "");
+	for (i = 0; i < PROBE_INSN_NR; i++) {
+		char what[64];
+
+		snprintf(what, sizeof(what), "%s executes", insn_probes[i].name);
+		printf("%-34s %-8s %s\n", what, answer(c.insn[i]),
+		       c.insn[i] == PROBE_NO ? "worked around (quirks.c)" : "");
+	}
 	printf("%-34s %-8s %llu ns per step\n", "single-step",
 	       answer(c.singlestep), (unsigned long long)c.step_ns);
 	printf("%-34s %-8s\n", "hardware breakpoints",

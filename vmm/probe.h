@@ -15,11 +15,28 @@ enum probe_answer {
 	PROBE_YES,
 };
 
+/*
+ * Instructions a guest may use that an instruction emulator (the PVM-style
+ * hosts of ENVIRONMENT.md) may not implement.  Each is executed in a probe
+ * guest; one that makes KVM report an emulation failure is "not native".
+ */
+enum probe_insn {
+	PROBE_INSN_INT3,	/* 64-bit mode INT3 */
+	PROBE_INSN_XSAVE,
+	PROBE_INSN_POPCNT,
+	PROBE_INSN_MOVBE,
+	PROBE_INSN_RDFSBASE,	/* FSGSBASE */
+	PROBE_INSN_TZCNT,	/* BMI1 */
+	PROBE_INSN_SHLX,	/* BMI2 */
+	PROBE_INSN_LZCNT,	/* ABM */
+	PROBE_INSN_NR,
+};
+
 struct host_caps {
 	enum probe_answer cpuid_enforced;
 	u32 seen_l1_ecx, seen_l1_edx;	/* what the guest's CPUID returned */
-	enum probe_answer int3_native;	/* INT3 in 64-bit mode executes */
-	enum probe_answer xsave_native;	/* XSAVE executes */
+	/* YES: executes; NO: emulation failure; UNKNOWN: host lacks it. */
+	enum probe_answer insn[PROBE_INSN_NR];
 	enum probe_answer singlestep;
 	u64 step_ns;			/* cost of one single-step exit */
 	enum probe_answer hw_breakpoint;
@@ -30,9 +47,11 @@ struct host_caps {
 	u64 insn_per_sec;
 };
 
+const char *probe__insn_name(enum probe_insn insn);
+
 /*
- * The probes the VMM needs before every boot (CPUID enforcement, INT3,
- * XSAVE): a few milliseconds.  Each answer it cannot get stays UNKNOWN.
+ * The probes the VMM needs before every boot (CPUID enforcement, the
+ * instruction probes): a few milliseconds.  Each answer it cannot get stays UNKNOWN.
  */
 int probe__quick(struct host_caps *caps);
 /* Everything, including the timing probes; for --probe-host. */

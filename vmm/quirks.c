@@ -11,21 +11,60 @@
 /*
  * Linux feature numbers (word * 32 + bit, arch/x86/include/asm/
  * cpufeatures.h): numbers rather than names, since every kernel version
- * that has clearcpuid= accepts them.
+ * that has clearcpuid= accepts them.  The policy hides these; a guest that
+ * sees them anyway would read host time (TSC, RDTSCP), host randomness
+ * (RDRAND, RDSEED), look for a local APIC the platform does not have
+ * (APIC, x2APIC, TSC-deadline), or use instructions the policy never
+ * promised (SMAP's CLAC/STAC, RDPID).
  */
-#define CLEARCPUID_HIDDEN "4,9,59,149,152,158,306"
+#define CLEARCPUID_HIDDEN "4,9,59,149,152,158,306,308,534"
+
+/* Linux's number for the feature behind each probed instruction. */
+static const int insn_linux_feature[PROBE_INSN_NR] = {
+	[PROBE_INSN_INT3] = -1,		/* worked around at run time */
+	[PROBE_INSN_XSAVE] = -1,	/* "noxsave" takes the AVX family too */
+	[PROBE_INSN_POPCNT] = 4 * 32 + 23,
+	[PROBE_INSN_MOVBE] = 4 * 32 + 22,
+	[PROBE_INSN_RDFSBASE] = 9 * 32 + 0,
+	[PROBE_INSN_TZCNT] = 9 * 32 + 3,
+	[PROBE_INSN_SHLX] = 9 * 32 + 8,
+	[PROBE_INSN_LZCNT] = 6 * 32 + 5,
+};
+
+/* Append word to buf, after sep when buf is not empty. */
+static void append(char *buf, size_t len, char sep, const char *word)
+{
+	size_t n = strlen(buf);
+
+	if (n && n + 1 < len)
+		buf[n++] = sep;
+	snprintf(buf + n, len - n, "%s", word);
+}
 
 const char *quirks__cmdline(const struct host_caps *caps)
 {
-	static char buf[128];
+	static char buf[256];
+	char ids[160] = "";
+	unsigned int i;
 
 	buf[0] = '\0';
 	if (caps->cpuid_enforced == PROBE_NO)
-		snprintf(buf, sizeof(buf), "clearcpuid=%s nolapic",
-			 CLEARCPUID_HIDDEN);
-	if (caps->xsave_native == PROBE_NO)
-		snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s%s",
-			 buf[0] ? " " : "", "noxsave");
+		snprintf(ids, sizeof(ids), "%s", CLEARCPUID_HIDDEN);
+	for (i = 0; i < PROBE_INSN_NR; i++) {
+		char num[16];
+
+		if (caps->insn[i] != PROBE_NO || insn_linux_feature[i] < 0)
+			continue;
+		snprintf(num, sizeof(num), "%d", insn_linux_feature[i]);
+		append(ids, sizeof(ids), ',', num);
+	}
+	/* Linux 6.1 reads at most 127 characters of clearcpuid=. */
+	if (ids[0])
+		snprintf(buf, sizeof(buf), "clearcpuid=%s", ids);
+	if (caps->cpuid_enforced == PROBE_NO)
+		append(buf, sizeof(buf), ' ', "nolapic");
+	if (caps->insn[PROBE_INSN_XSAVE] == PROBE_NO)
+		append(buf, sizeof(buf), ' ', "noxsave");
 	return buf;
 }
 
@@ -60,7 +99,7 @@ bool quirks__internal_error(const struct kvm *kvm,
 
 	if (run->internal.suberror != KVM_INTERNAL_ERROR_EMULATION)
 		return false;
-	if (caps->int3_native == PROBE_NO && quirks_int3(kvm)) {
+	if (caps->insn[PROBE_INSN_INT3] == PROBE_NO && quirks_int3(kvm)) {
 		(*hits)++;
 		return true;
 	}

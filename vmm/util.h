@@ -29,11 +29,11 @@ typedef int64_t s64;
 #if defined(__GNUC__)
 #define __printf(a, b) __attribute__((format(printf, a, b)))
 #define __noreturn __attribute__((noreturn))
-#define __unused __attribute__((unused))
+#define __maybe_unused __attribute__((unused))
 #else
 #define __printf(a, b)
 #define __noreturn
-#define __unused
+#define __maybe_unused
 #endif
 
 /*

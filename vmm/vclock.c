@@ -33,12 +33,12 @@ void vclock__add_timer(struct vclock *clk, struct vtimer *t,
 	clk->timers = t;
 }
 
-void vclock__arm(struct vclock *clk __unused, struct vtimer *t, u64 deadline)
+void vclock__arm(struct vclock *clk __maybe_unused, struct vtimer *t, u64 deadline)
 {
 	t->deadline = deadline;
 }
 
-void vclock__disarm(struct vclock *clk __unused, struct vtimer *t)
+void vclock__disarm(struct vclock *clk __maybe_unused, struct vtimer *t)
 {
 	t->deadline = VTIMER_OFF;
 }

@@ -21,7 +21,7 @@
 /* The run area of the one vCPU, for the kick signal handler. */
 static struct kvm_run *volatile kick_run;
 
-static void kick_handler(int sig __unused)
+static void kick_handler(int sig __maybe_unused)
 {
 	/*
 	 * KVM_CAP_IMMEDIATE_EXIT: if the signal lands just before KVM_RUN is

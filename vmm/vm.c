@@ -69,7 +69,7 @@ static int vm_compose_cmdline(struct vm *vm)
 		pr_info("this host %s; appended \"%s\" to the kernel command line (--no-cmdline-fixups to keep it as given)",
 			vm->caps.cpuid_enforced == PROBE_NO ?
 				"does not enforce the CPUID policy" :
-				"cannot execute XSAVE in guests",
+				"cannot execute some instructions in guests",
 			extra);
 	return 0;
 }

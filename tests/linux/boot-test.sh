@@ -67,7 +67,7 @@ done
 cmdline="console=ttyS0 panic=-1${MICROVM_LINUX_EXTRA_CMDLINE:+ $MICROVM_LINUX_EXTRA_CMDLINE}"
 cmd=("$microvm" --kernel "$kernel" --initrd "$initrd" --cmdline "$cmdline" --mem 256M)
 
-echo "boot-test: ${cmd[*]}"
+echo "boot-test: $(printf '%q ' "${cmd[@]}")"
 echo "boot-test: timeout ${timeout_s} s, log $log"
 start=$(date +%s)
 status=0

@@ -28,7 +28,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 fragment=$here/config.fragment
 init_script=$here/init.sh
 tarball=${LINUX_SOURCE_TARBALL:-/usr/src/linux-source-6.1.tar.xz}
-cache_root=${XDG_CACHE_HOME:-$HOME/.cache}/microvm
+cache_root=${XDG_CACHE_HOME:-${HOME:?neither XDG_CACHE_HOME nor HOME is set}/.cache}/microvm
 
 msg() { echo "linux-guest: $*" >&2; }
 skip() { msg "SKIP: $*"; exit 77; }
@@ -120,8 +120,8 @@ if [ ! -f "$srcdir/Makefile" ]; then
 	exec 8>"$cache_root/linux-src-$tar_key.lock"
 	flock 8
 	if [ ! -f "$srcdir/Makefile" ]; then
+		rm -rf "$cache_root/.linux-src-$tar_key.tmp."*
 		srctmp=$cache_root/.linux-src-$tar_key.tmp.$$
-		rm -rf "$srctmp"
 		mkdir -p "$srctmp"
 		msg "extracting $tarball into $srcdir"
 		tar -xJf "$tarball" -C "$srctmp" --strip-components=1 ||
@@ -135,8 +135,9 @@ if [ ! -f "$srcdir/Makefile" ]; then
 fi
 
 # --- build in a private temporary directory --------------------------------
+# Leftovers of builds of this key that were killed (we hold its lock).
+rm -rf "$cache_root/.linux-$key.tmp."*
 tmp=$cache_root/.linux-$key.tmp.$$
-rm -rf "$tmp"
 mkdir -p "$tmp/obj"
 log=$tmp/build.log
 failed_log=$cache_root/linux-$key.failed.log

@@ -237,6 +237,7 @@ struct bz_opts {
 	u32 cmdline_size;
 	u32 initrd_addr_max;
 	u32 pm_size;		/* protected-mode code bytes */
+	u64 pref_address;	/* LOAD_PHYSICAL_ADDR */
 };
 
 static const struct bz_opts bz_default = {
@@ -248,6 +249,7 @@ static const struct bz_opts bz_default = {
 	.cmdline_size = 2047,
 	.initrd_addr_max = 0x7fffffff,
 	.pm_size = 0x3000,
+	.pref_address = 16 * MiB,
 };
 
 static u8 bz_payload_byte(u32 i)
@@ -285,7 +287,7 @@ static const char *bzimage(const struct bz_opts *o, size_t *len_out)
 	h.relocatable_kernel = 1;
 	h.xloadflags = o->xloadflags;
 	h.cmdline_size = o->cmdline_size;
-	h.pref_address = 16 * MiB;
+	h.pref_address = o->pref_address;
 	h.init_size = o->init_size;
 	h.kernel_info_offset = 0xdeadbeef;	/* beyond the jump length */
 	memcpy(buf + BOOT_HDR_OFFSET, &h, sizeof(h));
@@ -842,7 +844,24 @@ static void test_initrd_bzimage_limits(void)
 		    "(12 KiB) does not fit in guest RAM (20 MiB) above the kernel");
 	mem_free(&m);
 
+	/*
+	 * A kernel built with LOAD_PHYSICAL_ADDR = 2 MiB decompresses at
+	 * 2 MiB (1 MiB aligned up to kernel_alignment): it needs 6 MiB.
+	 */
+	o.pref_address = 2 * MiB;
+	cfg.kernel_path = bzimage(&o, NULL);
+	m = mem_new(8 * MiB);
+	CHECK_EQ(boot__load(&m, &cfg, &bi), 0);
+	CHECK_EQ(bi.initrd_start, 8 * MiB - sizeof(rd));
+	m.size = 6 * MiB - 4096;
+	expect_fail(&m, &cfg, -ENOMEM, cfg.kernel_path, "at least 6 MiB");
+	m.size = 6 * MiB + sizeof(rd) - 4096;
+	expect_fail(&m, &cfg, -ENOMEM, cfg.initrd_path, "does not fit");
+	m.size = 8 * MiB;
+	mem_free(&m);
+
 	/* A relocatable kernel loaded low with a big init_size. */
+	o.pref_address = 16 * MiB;
 	o.init_size = 0x2000000;	/* 32 MiB */
 	cfg.kernel_path = bzimage(&o, NULL);
 	m = mem_new(64 * MiB);

@@ -399,7 +399,8 @@ static void test_loopback_modem_lines(void)
 	CHECK_EQ(inb(UART_IIR), UART_IIR_MSI);
 	CHECK_EQ(inb(UART_MSR),
 		 UART_MSR_DSR | UART_MSR_DCTS | UART_MSR_DDCD);
-	CHECK_EQ(inb(UART_MSR), UART_MSR_DSR);	/* deltas cleared by read */
+	/* The read cleared the deltas. */
+	CHECK_EQ(inb(UART_MSR), UART_MSR_DSR);
 	CHECK_EQ(inb(UART_IIR), UART_IIR_NO_INT);
 
 	/* Linux's probe: LOOP|RTS|OUT2 must read back CTS|DCD (0x90). */
@@ -445,7 +446,7 @@ static void test_out2_gates_irq(void)
 	/* IIR reports the source regardless of the gate. */
 	CHECK_EQ(inb(UART_IIR), UART_IIR_THRI);
 	outb(UART_MCR, UART_MCR_OUT2);
-	CHECK_EQ(f.level, 0);			/* acknowledged meanwhile */
+	CHECK_EQ(f.level, 0);	/* acknowledged meanwhile */
 }
 
 static void test_priority_thre_over_msi(void)
