@@ -65,13 +65,24 @@ static int vm_compose_cmdline(struct vm *vm)
 		pr_err("kernel command line too long (%d bytes)", n);
 		return -E2BIG;
 	}
-	if (*extra)
-		pr_info("this host %s; appended \"%s\" to the kernel command line (--no-cmdline-fixups to keep it as given)",
-			vm->caps.cpuid_enforced == PROBE_NO ?
-				"does not enforce the CPUID policy" :
-				"cannot execute some instructions in guests",
-			extra);
 	return 0;
+}
+
+/* Say what was added to the user's command line, once it is in use. */
+static void vm_note_fixups(const struct vm *vm)
+{
+	const char *extra;
+
+	if (!vm->cfg.cmdline_fixups)
+		return;
+	extra = quirks__cmdline(&vm->caps);
+	if (!*extra)
+		return;
+	pr_info("this host %s; appended \"%s\" to the kernel command line (--no-cmdline-fixups to keep it as given)",
+		vm->caps.cpuid_enforced == PROBE_NO ?
+			"does not enforce the CPUID policy" :
+			"cannot execute some instructions in guests",
+		extra);
 }
 
 static int vm_setup_kvm(struct vm *vm)
@@ -109,6 +120,7 @@ static int vm_setup_boot(struct vm *vm)
 	ret = boot__load(&vm->kvm.mem, &bc, &bi);
 	if (ret)
 		return ret;
+	vm_note_fixups(vm);
 	pr_debug("%s kernel at %#llx-%#llx, entry %#llx, initrd %llu bytes at %#llx",
 		 bi.format, (unsigned long long)bi.kernel_start,
 		 (unsigned long long)bi.kernel_end,
