@@ -192,6 +192,7 @@ static const struct insn_probe insn_probes[PROBE_INSN_NR] = {
 	[PROBE_INSN_LZCNT] = { "LZCNT (ABM)",
 			       { 0xf3, 0x48, 0x0f, 0xbd, 0xc0, 0xf4 }, 6,
 			       0, false },
+	[PROBE_INSN_FWAIT] = { "FWAIT", { 0x9b, 0xf4 }, 2, 0, false },
 };
 
 const char *probe__insn_name(enum probe_insn insn)
@@ -223,6 +224,93 @@ static enum probe_answer probe_insn(const struct insn_probe *ip)
 	}
 	probe_vm_destroy(&p);
 	return ans;
+}
+
+#define MSR_STAR 0xc0000081
+#define MSR_LSTAR 0xc0000082
+#define MSR_SFMASK 0xc0000084
+#define EFER_SCE 1ULL
+#define PTE_USER 0x4ULL
+#define PROBE_KERNEL_ENTRY (PROBE_CODE + 0x100)
+
+/* Let CPL 3 use the probe's identity map (the loader's has no U bit). */
+static void probe_user_pages(struct probe_vm *p)
+{
+	u64 *pt = guest_mem__ptr(&p->kvm.mem, BOOT_PML4_ADDR,
+				 (BOOT_PD_ADDR + BOOT_PD_COUNT * 4096) -
+					 BOOT_PML4_ADDR);
+	size_t i, n = ((BOOT_PD_ADDR + BOOT_PD_COUNT * 4096) -
+		       BOOT_PML4_ADDR) / 8;
+
+	for (i = 0; i < n; i++)
+		if (pt[i] & 1)
+			pt[i] |= PTE_USER;
+}
+
+static int probe_set_msrs(struct probe_vm *p)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e[3];
+	} m;
+
+	memset(&m, 0, sizeof(m));
+	m.hdr.nmsrs = 3;
+	m.e[0].index = MSR_STAR;
+	m.e[0].data = (0x23ULL << 48) | ((u64)BOOT_CS << 32);
+	m.e[1].index = MSR_LSTAR;
+	m.e[1].data = PROBE_KERNEL_ENTRY;
+	m.e[2].index = MSR_SFMASK;
+	m.e[2].data = 0x200; /* IF, as Linux does */
+	return ioctl(p->kvm.vcpu_fd, KVM_SET_MSRS, &m) == 3 ? 0 : -1;
+}
+
+/* Start the vCPU at CPL 3 on the probe code. */
+static int probe_enter_user(struct probe_vm *p)
+{
+	struct kvm_sregs s;
+
+	if (ioctl(p->kvm.vcpu_fd, KVM_GET_SREGS, &s) < 0)
+		return -1;
+	s.efer |= EFER_SCE;
+	s.idt.base = 0;
+	s.idt.limit = 0;
+	s.cs.selector = 0x33;
+	s.cs.dpl = 3;
+	s.ss.selector = 0x2b;
+	s.ss.dpl = 3;
+	s.ds = s.es = s.ss;
+	return ioctl(p->kvm.vcpu_fd, KVM_SET_SREGS, &s) < 0 ? -1 : 0;
+}
+
+/*
+ * A ring-3 SYSCALL must land at LSTAR in ring 0, where the HLT there is
+ * legal.  If the host only jumps (CPL stays 3), that HLT raises #GP and,
+ * with no IDT, the probe triple-faults.
+ */
+static void probe_syscall(struct host_caps *caps)
+{
+	static const u8 code[] = { 0x0f, 0x05, 0xeb, 0xfe }; /* syscall; jmp . */
+	struct kvm_sregs s;
+	struct probe_vm p;
+	u8 *entry;
+	int r;
+
+	if (probe_vm_create(&p, code, sizeof(code), false))
+		return;
+	entry = guest_mem__ptr(&p.kvm.mem, PROBE_KERNEL_ENTRY, 1);
+	*entry = 0xf4;
+	probe_user_pages(&p);
+	if (probe_set_msrs(&p) || probe_enter_user(&p))
+		goto out;
+	r = probe_run(&p);
+	if (r == KVM_EXIT_HLT && ioctl(p.kvm.vcpu_fd, KVM_GET_SREGS, &s) == 0 &&
+	    s.cs.dpl == 0)
+		caps->syscall_to_cpl0 = PROBE_YES;
+	else if (r >= 0)
+		caps->syscall_to_cpl0 = PROBE_NO;
+out:
+	probe_vm_destroy(&p);
 }
 
 static void probe_insns(struct host_caps *caps)
@@ -370,6 +458,7 @@ int probe__quick(struct host_caps *caps)
 	memset(caps, 0, sizeof(*caps));
 	probe_cpuid(caps);
 	probe_insns(caps);
+	probe_syscall(caps);
 	return 0;
 }
 
@@ -409,6 +498,9 @@ int probe__print_table(void)
 		printf("%-34s %-8s %s\n", what, answer(c.insn[i]),
 		       c.insn[i] == PROBE_NO ? "worked around (quirks.c)" : "");
 	}
+	printf("%-34s %-8s %s\n", "SYSCALL from ring 3 enters ring 0",
+	       answer(c.syscall_to_cpl0),
+	       c.syscall_to_cpl0 == PROBE_NO ? "worked around (quirks.c)" : "");
 	printf("%-34s %-8s %llu ns per step\n", "single-step",
 	       answer(c.singlestep), (unsigned long long)c.step_ns);
 	printf("%-34s %-8s\n", "hardware breakpoints",

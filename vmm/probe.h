@@ -29,6 +29,7 @@ enum probe_insn {
 	PROBE_INSN_TZCNT,	/* BMI1 */
 	PROBE_INSN_SHLX,	/* BMI2 */
 	PROBE_INSN_LZCNT,	/* ABM */
+	PROBE_INSN_FWAIT,
 	PROBE_INSN_NR,
 };
 
@@ -37,6 +38,8 @@ struct host_caps {
 	u32 seen_l1_ecx, seen_l1_edx;	/* what the guest's CPUID returned */
 	/* YES: executes; NO: emulation failure; UNKNOWN: host lacks it. */
 	enum probe_answer insn[PROBE_INSN_NR];
+	/* SYSCALL from CPL 3 arrives at LSTAR in CPL 0 */
+	enum probe_answer syscall_to_cpl0;
 	enum probe_answer singlestep;
 	u64 step_ns;			/* cost of one single-step exit */
 	enum probe_answer hw_breakpoint;

@@ -29,6 +29,7 @@ static const int insn_linux_feature[PROBE_INSN_NR] = {
 	[PROBE_INSN_TZCNT] = 9 * 32 + 3,
 	[PROBE_INSN_SHLX] = 9 * 32 + 8,
 	[PROBE_INSN_LZCNT] = 6 * 32 + 5,
+	[PROBE_INSN_FWAIT] = -1,	/* completed at run time */
 };
 
 /* Append word to buf, after sep when buf is not empty. */
@@ -68,40 +69,63 @@ const char *quirks__cmdline(const struct host_caps *caps)
 	return buf;
 }
 
-static bool quirks_int3(const struct kvm *kvm)
+static int quirks_inject(const struct kvm *kvm, u8 vector)
 {
 	struct kvm_vcpu_events ev;
-	struct kvm_regs regs;
-	u8 insn;
 
-	if (ioctl(kvm->vcpu_fd, KVM_GET_REGS, &regs) < 0)
-		return false;
-	if (report__read_virt(kvm, regs.rip, &insn, 1) != 1 || insn != 0xcc)
-		return false;
 	if (ioctl(kvm->vcpu_fd, KVM_GET_VCPU_EVENTS, &ev) < 0)
-		return false;
-	/* #BP is a trap: it is delivered with RIP after the instruction. */
-	regs.rip++;
-	if (ioctl(kvm->vcpu_fd, KVM_SET_REGS, &regs) < 0)
-		return false;
+		return -1;
 	ev.exception.injected = 1;
-	ev.exception.nr = 3;
+	ev.exception.nr = vector;
 	ev.exception.has_error_code = 0;
 	ev.exception.error_code = 0;
 	ev.flags = 0;
-	return ioctl(kvm->vcpu_fd, KVM_SET_VCPU_EVENTS, &ev) == 0;
+	return ioctl(kvm->vcpu_fd, KVM_SET_VCPU_EVENTS, &ev);
 }
 
-bool quirks__internal_error(const struct kvm *kvm,
-			    const struct host_caps *caps, u64 *hits)
+/* #BP is a trap: it is delivered with RIP after the instruction. */
+static bool quirks_int3(const struct kvm *kvm, struct kvm_regs *regs)
+{
+	regs->rip++;
+	if (ioctl(kvm->vcpu_fd, KVM_SET_REGS, regs) < 0)
+		return false;
+	return quirks_inject(kvm, 3) == 0;
+}
+
+/*
+ * FWAIT checks for pending unmasked x87 exceptions: none (FSW.ES clear)
+ * makes it a no-op, otherwise it raises #MF (vector 16) with RIP still on
+ * the FWAIT.
+ */
+static bool quirks_fwait(const struct kvm *kvm, struct kvm_regs *regs)
+{
+	struct kvm_fpu fpu;
+
+	if (ioctl(kvm->vcpu_fd, KVM_GET_FPU, &fpu) < 0)
+		return false;
+	if (fpu.fsw & 0x80)
+		return quirks_inject(kvm, 16) == 0;
+	regs->rip++;
+	return ioctl(kvm->vcpu_fd, KVM_SET_REGS, regs) == 0;
+}
+
+bool quirks__internal_error(struct quirks *q, const struct kvm *kvm)
 {
 	const struct kvm_run *run = kvm->run;
+	struct kvm_regs regs;
+	bool done = false;
+	u8 insn;
 
 	if (run->internal.suberror != KVM_INTERNAL_ERROR_EMULATION)
 		return false;
-	if (caps->insn[PROBE_INSN_INT3] == PROBE_NO && quirks_int3(kvm)) {
-		(*hits)++;
-		return true;
-	}
-	return false;
+	if (ioctl(kvm->vcpu_fd, KVM_GET_REGS, &regs) < 0 ||
+	    report__read_virt(kvm, regs.rip, &insn, 1) != 1)
+		return false;
+	if (insn == 0xcc && q->caps->insn[PROBE_INSN_INT3] == PROBE_NO)
+		done = quirks_int3(kvm, &regs);
+	else if (insn == 0x9b && q->caps->insn[PROBE_INSN_FWAIT] == PROBE_NO)
+		done = quirks_fwait(kvm, &regs);
+	if (done)
+		q->completed++;
+	return done;
 }

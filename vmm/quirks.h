@@ -18,16 +18,51 @@
  * - XSAVE cannot execute (instruction emulators): append "noxsave".
  * - INT3 cannot execute in 64-bit mode (same emulators): on the internal
  *   error, when the byte at RIP is 0xCC, skip it and inject #BP, which is
- *   exactly what the instruction would have done.
+ *   exactly what the instruction would have done.  Likewise FWAIT: a no-op
+ *   unless an x87 exception is pending, then #MF.
+ * - SYSCALL from ring 3 only half works (PVM-style hosts): RIP, RCX, R11
+ *   and RFLAGS are updated but CS/SS stay at CPL 3, so the kernel's entry
+ *   code runs in user mode and faults.  microvm completes the instruction
+ *   (quirks_syscall.c): it keeps IF out of the real IA32_FMASK (the guest
+ *   still reads and writes its own value through an MSR filter), so that
+ *   with an interrupt window always requested KVM exits right after the
+ *   SYSCALL; at that exit, CPL 3 at RIP == LSTAR with no exception pending
+ *   can only be a SYSCALL, and microvm loads CS/SS from STAR and applies the
+ *   guest's FMASK, as the instruction would have.  User code jumping to
+ *   LSTAR itself faults (a kernel page), so it is not mistaken for one.
  */
 
+struct quirks {
+	const struct host_caps *caps;
+	bool syscall_fix;	/* completing ring-3 SYSCALLs (see below) */
+	u64 guest_sfmask;	/* IA32_FMASK as the guest wrote it */
+	u64 completed;		/* instructions microvm completed */
+	u64 syscalls_fixed;
+};
+
+/*
+ * Sets up the run-time workarounds the probe calls for.  Failing to set one
+ * up is not fatal (the guest may never need it): it is reported and the
+ * workaround stays off.
+ */
+void quirks__init(struct quirks *q, const struct kvm *kvm,
+		  const struct host_caps *caps);
 /* Words to append to a Linux command line, "" if none.  Static storage. */
 const char *quirks__cmdline(const struct host_caps *caps);
+/* A KVM_EXIT_INTERNAL_ERROR: true if the guest may continue. */
+bool quirks__internal_error(struct quirks *q, const struct kvm *kvm);
+/* KVM_EXIT_X86_RDMSR / WRMSR: true if handled. */
+bool quirks__msr_exit(struct quirks *q, const struct kvm *kvm);
 /*
- * Try to handle a KVM_EXIT_INTERNAL_ERROR; returns true if the guest may
- * continue.  Counts uses in *hits for the exit statistics.
+ * After every return from KVM_RUN (but MSR exits): completes a SYSCALL the
+ * host left half done.  True if it changed the vCPU state.
  */
-bool quirks__internal_error(const struct kvm *kvm,
-			    const struct host_caps *caps, u64 *hits);
+bool quirks__after_exit(struct quirks *q, const struct kvm *kvm);
+
+/* The SYSCALL completion needs an exit as soon as one can be had. */
+static inline bool quirks__want_exit(const struct quirks *q)
+{
+	return q->syscall_fix;
+}
 
 #endif

@@ -105,8 +105,10 @@ static void vcpu_inject(struct vm *vm)
 	struct kvm_run *run = vm->kvm.run;
 	struct kvm_interrupt irq;
 
+	bool want_exit = quirks__want_exit(&vm->quirks);
+
 	if (!pic__has_interrupt(&vm->pic)) {
-		run->request_interrupt_window = 0;
+		run->request_interrupt_window = want_exit;
 		return;
 	}
 	if (!run->ready_for_interrupt_injection) {
@@ -122,7 +124,7 @@ static void vcpu_inject(struct vm *vm)
 		return;
 	}
 	vm->stats.irqs_injected++;
-	run->request_interrupt_window = pic__has_interrupt(&vm->pic);
+	run->request_interrupt_window = pic__has_interrupt(&vm->pic) || want_exit;
 }
 
 static bool vcpu_if_set(struct vm *vm)
@@ -201,9 +203,10 @@ static void vcpu_exit_internal(struct vm *vm)
 	struct kvm_run *run = vm->kvm.run;
 	char why[160];
 
-	if (quirks__internal_error(&vm->kvm, &vm->caps,
-				   &vm->stats.exits[VM_EXITS_QUIRK]))
+	if (quirks__internal_error(&vm->quirks, &vm->kvm)) {
+		vm->stats.exits[VM_EXITS_QUIRK]++;
 		return;
+	}
 	snprintf(why, sizeof(why),
 		 "KVM internal error, suberror %u%s (the host could not execute the instruction at RIP)",
 		 run->internal.suberror,
@@ -244,6 +247,14 @@ static void vcpu_handle_exit(struct vm *vm)
 	case KVM_EXIT_INTR:
 		vm->stats.exits[VM_EXITS_KICK]++;
 		break;
+	case KVM_EXIT_X86_RDMSR:
+	case KVM_EXIT_X86_WRMSR:
+		vm->stats.exits[VM_EXITS_MSR]++;
+		if (!quirks__msr_exit(&vm->quirks, &vm->kvm)) {
+			/* Only the quirks filter MSRs: anything else is ours. */
+			run->msr.error = 1;
+		}
+		break;
 	case KVM_EXIT_SHUTDOWN:
 		vcpu_crash(vm, "triple fault (KVM_EXIT_SHUTDOWN)");
 		break;
@@ -282,6 +293,11 @@ void vcpu__run(struct vm *vm)
 		ret = ioctl(vm->kvm.vcpu_fd, KVM_RUN, 0);
 		vm->stats.ns_in_guest += util__host_ns() - t0;
 		run->immediate_exit = 0;
+		/*
+		 * Before anything looks at the vCPU: it may be mid-SYSCALL.
+		 * (An MSR exit never is: WRMSR/RDMSR fault at CPL 3.)
+		 */
+		quirks__after_exit(&vm->quirks, &vm->kvm);
 		if (ret < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				vm->stats.exits[VM_EXITS_KICK]++;

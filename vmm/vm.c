@@ -101,6 +101,7 @@ static int vm_setup_kvm(struct vm *vm)
 	ret = kvm__create_vm(&vm->kvm, vm->cfg.mem_size);
 	if (ret)
 		return ret;
+	quirks__init(&vm->quirks, &vm->kvm, &vm->caps);
 	ret = cpuid__build(vm->kvm.sys_fd, &vm->cpuid);
 	if (ret)
 		return ret;
@@ -278,7 +279,8 @@ void vm__dump_devices(const struct vm *vm, char *buf, size_t len)
 void vm__print_stats(const struct vm *vm)
 {
 	static const char *const names[VM_EXITS_NR] = {
-		"pio", "mmio", "hlt", "irq_window", "kick", "quirk", "other",
+		"pio", "mmio", "hlt", "irq_window", "kick", "quirk", "msr",
+		"other",
 	};
 	const struct vm_stats *s = &vm->stats;
 	double secs = s->ns_total / 1e9;
@@ -299,4 +301,8 @@ void vm__print_stats(const struct vm *vm)
 		fprintf(stderr, " %s=%llu", names[i],
 			(unsigned long long)s->exits[i]);
 	fprintf(stderr, "\n");
+	if (vm->quirks.completed || vm->quirks.syscalls_fixed)
+		fprintf(stderr, "microvm: stats: host_workarounds instructions_completed=%llu syscalls_completed=%llu\n",
+			(unsigned long long)vm->quirks.completed,
+			(unsigned long long)vm->quirks.syscalls_fixed);
 }

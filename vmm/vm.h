@@ -16,6 +16,7 @@
 #include "evq.h"
 #include "kvm.h"
 #include "probe.h"
+#include "quirks.h"
 #include "ticker.h"
 #include "vclock.h"
 
@@ -48,6 +49,7 @@ enum vm_exit_kind {
 	VM_EXITS_IRQ_WINDOW,
 	VM_EXITS_KICK,		/* KVM_RUN interrupted to deliver an event */
 	VM_EXITS_QUIRK,		/* emulation failures worked around */
+	VM_EXITS_MSR,		/* filtered MSR accesses (quirks) */
 	VM_EXITS_OTHER,
 	VM_EXITS_NR,
 };
@@ -66,6 +68,7 @@ struct vm {
 	char cmdline[VM_CMDLINE_MAX];
 	struct kvm kvm;
 	struct host_caps caps;
+	struct quirks quirks;
 	struct cpuid_policy cpuid;
 	struct bus bus;
 	struct evq evq;

@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Completing ring-3 SYSCALLs on hosts that only half execute them (see
+ * quirks.h for the whole story; the probe is probe_syscall()).
+ */
+#include "quirks.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#define MSR_STAR 0xc0000081
+#define MSR_LSTAR 0xc0000082
+#define MSR_FMASK 0xc0000084
+#define RFLAGS_IF (1ULL << 9)
+#define RFLAGS_FIXED (1ULL << 1)
+
+static int quirks_set_msr(const struct kvm *kvm, u32 index, u64 value)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e;
+	} m;
+
+	memset(&m, 0, sizeof(m));
+	m.hdr.nmsrs = 1;
+	m.e.index = index;
+	m.e.data = value;
+	return ioctl(kvm->vcpu_fd, KVM_SET_MSRS, &m) == 1 ? 0 : -1;
+}
+
+/* Guest RDMSR/WRMSR of IA32_FMASK exit to us; everything else stays in KVM. */
+static int quirks_filter_fmask(const struct kvm *kvm)
+{
+	static u8 deny; /* bit clear: the access exits to userspace */
+	struct kvm_enable_cap cap = {
+		.cap = KVM_CAP_X86_USER_SPACE_MSR,
+		.args = { KVM_MSR_EXIT_REASON_FILTER },
+	};
+	struct kvm_msr_filter f = { .flags = KVM_MSR_FILTER_DEFAULT_ALLOW };
+
+	if (ioctl(kvm->vm_fd, KVM_ENABLE_CAP, &cap) < 0)
+		return -errno;
+	f.ranges[0].flags = KVM_MSR_FILTER_READ | KVM_MSR_FILTER_WRITE;
+	f.ranges[0].base = MSR_FMASK;
+	f.ranges[0].nmsrs = 1;
+	f.ranges[0].bitmap = &deny;
+	if (ioctl(kvm->vm_fd, KVM_X86_SET_MSR_FILTER, &f) < 0)
+		return -errno;
+	return 0;
+}
+
+void quirks__init(struct quirks *q, const struct kvm *kvm,
+		  const struct host_caps *caps)
+{
+	int ret;
+
+	memset(q, 0, sizeof(*q));
+	q->caps = caps;
+	if (caps->syscall_to_cpl0 != PROBE_NO)
+		return;
+	ret = quirks_filter_fmask(kvm);
+	if (ret) {
+		pr_warn("this host does not complete SYSCALL from user mode and the workaround needs KVM MSR filtering (%s): guest user space will fault",
+			strerror(-ret));
+		return;
+	}
+	q->syscall_fix = true;
+}
+
+bool quirks__msr_exit(struct quirks *q, const struct kvm *kvm)
+{
+	struct kvm_run *run = kvm->run;
+
+	if (!q->syscall_fix || run->msr.index != MSR_FMASK)
+		return false;
+	if (run->exit_reason == KVM_EXIT_X86_WRMSR) {
+		q->guest_sfmask = run->msr.data;
+		/* IF stays set across SYSCALL so the window exit comes at once. */
+		run->msr.error = quirks_set_msr(kvm, MSR_FMASK,
+						q->guest_sfmask & ~RFLAGS_IF) ? 1 : 0;
+	} else {
+		run->msr.data = q->guest_sfmask;
+		run->msr.error = 0;
+	}
+	return true;
+}
+
+static void quirks_flat_segment(struct kvm_segment *s, u16 sel, bool code)
+{
+	memset(s, 0, sizeof(*s));
+	s->base = 0;
+	s->limit = 0xffffffff;
+	s->selector = sel;
+	s->type = code ? 0xb : 0x3;	/* execute/read accessed; read/write accessed */
+	s->present = 1;
+	s->s = 1;
+	s->g = 1;
+	s->l = code;
+	s->db = !code;
+}
+
+/* Is the vCPU on the first instruction of the SYSCALL entry, at CPL 3? */
+static bool quirks_at_half_syscall(const struct kvm *kvm, struct kvm_sregs *s,
+				   struct kvm_regs *r, u64 *star)
+{
+	struct {
+		struct kvm_msrs hdr;
+		struct kvm_msr_entry e[2];
+	} m;
+	struct kvm_vcpu_events ev;
+
+	if (ioctl(kvm->vcpu_fd, KVM_GET_SREGS, s) < 0 || s->cs.dpl != 3)
+		return false;
+	memset(&m, 0, sizeof(m));
+	m.hdr.nmsrs = 2;
+	m.e[0].index = MSR_LSTAR;
+	m.e[1].index = MSR_STAR;
+	if (ioctl(kvm->vcpu_fd, KVM_GET_REGS, r) < 0 ||
+	    ioctl(kvm->vcpu_fd, KVM_GET_MSRS, &m) != 2 || r->rip != m.e[0].data)
+		return false;
+	/* A user jump to LSTAR faults on the kernel page: not a SYSCALL. */
+	if (ioctl(kvm->vcpu_fd, KVM_GET_VCPU_EVENTS, &ev) < 0 ||
+	    ev.exception.pending || ev.exception.injected)
+		return false;
+	*star = m.e[1].data;
+	return true;
+}
+
+bool quirks__after_exit(struct quirks *q, const struct kvm *kvm)
+{
+	struct kvm_sregs s;
+	struct kvm_regs r;
+	u64 star;
+	u16 cs;
+
+	if (!q->syscall_fix || !quirks_at_half_syscall(kvm, &s, &r, &star))
+		return false;
+	/* What SYSCALL does in 64-bit mode beyond what the host did. */
+	cs = (star >> 32) & 0xfffc;
+	quirks_flat_segment(&s.cs, cs, true);
+	quirks_flat_segment(&s.ss, cs + 8, false);
+	r.rflags = (r.rflags & ~q->guest_sfmask) | RFLAGS_FIXED;
+	if (ioctl(kvm->vcpu_fd, KVM_SET_SREGS, &s) < 0 ||
+	    ioctl(kvm->vcpu_fd, KVM_SET_REGS, &r) < 0) {
+		pr_warn("cannot complete a guest SYSCALL: %s", strerror(errno));
+		return false;
+	}
+	/* The exit's view of IF is stale now. */
+	kvm->run->ready_for_interrupt_injection = 0;
+	kvm->run->if_flag = 0;
+	q->syscalls_fixed++;
+	return true;
+}
