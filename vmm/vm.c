@@ -258,22 +258,34 @@ void vm__exit(struct vm *vm)
 	kvm__close(&vm->kvm);
 }
 
+/* Append one device's dump, each of its lines indented. */
+static size_t vm_dump_lines(char *buf, size_t len, size_t n, const char *text)
+{
+	for (; *text && n + 4 < len; text++) {
+		if (n == 0 || buf[n - 1] == '\n') {
+			buf[n++] = ' ';
+			buf[n++] = ' ';
+		}
+		buf[n++] = *text;
+	}
+	if (n + 1 < len)
+		buf[n++] = '\n';
+	buf[n] = '\0';
+	return n;
+}
+
 void vm__dump_devices(const struct vm *vm, char *buf, size_t len)
 {
-	char line[256];
+	char line[512];
 	size_t n = 0;
 
 	buf[0] = '\0';
 	pic__dump(&vm->pic, line, sizeof(line));
-	n += snprintf(buf + n, len - n, "  %s\n", line);
-	if (n >= len)
-		return;
+	n = vm_dump_lines(buf, len, n, line);
 	pit__dump(&vm->pit, line, sizeof(line));
-	n += snprintf(buf + n, len - n, "  %s\n", line);
-	if (n >= len)
-		return;
+	n = vm_dump_lines(buf, len, n, line);
 	uart__dump(&vm->uart, line, sizeof(line));
-	snprintf(buf + n, len - n, "  %s\n", line);
+	vm_dump_lines(buf, len, n, line);
 }
 
 void vm__print_stats(const struct vm *vm)

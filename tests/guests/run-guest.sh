@@ -5,6 +5,7 @@
 #
 # usage: run-guest.sh MICROVM ELF [--stdin FILE] [--expect-exit N]
 #                     [--expect-output FILE | --expect-regex RE]
+#                     [--expect-stderr-regex RE]
 #                     [-- extra microvm args...]
 #
 # Exits 0 on pass, 1 on failure, 77 (ctest SKIP_RETURN_CODE) when KVM is
@@ -15,7 +16,7 @@ set -u
 
 usage() {
 	echo "usage: $0 MICROVM ELF [--stdin FILE] [--expect-exit N]" \
-	     "[--expect-output FILE | --expect-regex RE] [-- ARGS...]" >&2
+	     "[--expect-output FILE | --expect-regex RE] [--expect-stderr-regex RE] [-- ARGS...]" >&2
 	exit 2
 }
 
@@ -28,6 +29,7 @@ stdin_file=
 expect_exit=0
 expect_output=
 expect_regex=
+expect_stderr=
 extra=()
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -35,6 +37,7 @@ while [ $# -gt 0 ]; do
 	--expect-exit) [ $# -ge 2 ] || usage; expect_exit=$2; shift 2 ;;
 	--expect-output) [ $# -ge 2 ] || usage; expect_output=$2; shift 2 ;;
 	--expect-regex) [ $# -ge 2 ] || usage; expect_regex=$2; shift 2 ;;
+	--expect-stderr-regex) [ $# -ge 2 ] || usage; expect_stderr=$2; shift 2 ;;
 	--) shift; extra=("$@"); break ;;
 	*) usage ;;
 	esac
@@ -95,6 +98,12 @@ fi
 if [ -n "$expect_regex" ]; then
 	if ! grep -Eq -- "$expect_regex" "$tmp/out"; then
 		echo "FAIL: output does not match /$expect_regex/"
+		fail=1
+	fi
+fi
+if [ -n "$expect_stderr" ]; then
+	if ! grep -Eq -- "$expect_stderr" "$tmp/err"; then
+		echo "FAIL: microvm's messages do not match /$expect_stderr/"
 		fail=1
 	fi
 fi
