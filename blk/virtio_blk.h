@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef MICROVM_VIRTIO_BLK_H
+#define MICROVM_VIRTIO_BLK_H
+
+#include "../devices/virtio_mmio.h"
+#include "disk.h"
+
+/*
+ * virtio-blk (VIRTIO 1.x, section 5.2) on a struct disk.  Requests are
+ * taken from the queue in order at QueueNotify, given ids in that
+ * (deterministic) order, and handed to the disk engine; the used ring is
+ * written and the interrupt raised only when the vCPU loop releases the
+ * completion (virtio_blk__complete), which is the moment replay pins.
+ */
+#define VIRTIO_BLK_QUEUE_SIZE 256
+#define VIRTIO_BLK_SEG_MAX 126
+#define VIRTIO_BLK_ID_BYTES 20
+
+struct virtio_blk_req;
+
+struct virtio_blk {
+	struct virtio_mmio mmio;
+	struct disk *disk;
+	const struct guest_mem *mem;
+	char id[VIRTIO_BLK_ID_BYTES + 1];
+	struct virtio_blk_req *reqs;	/* one per descriptor head */
+	u64 inflight;
+	u64 stats_req[8];
+};
+
+/*
+ * Set up the device on the MMIO slot at base with interrupt irq.  id is
+ * the GET_ID serial (NULL: derived from the image's name).
+ */
+int virtio_blk__init(struct virtio_blk *vb, struct disk *disk,
+		     const char *id, u64 base, struct irq_line irq,
+		     const struct guest_mem *mem);
+int virtio_blk__register(struct virtio_blk *vb, struct bus *bus);
+/* vCPU loop: an EV_BLK_DONE for one of this device's requests. */
+void virtio_blk__complete(struct virtio_blk *vb, struct disk_req *req);
+void virtio_blk__exit(struct virtio_blk *vb);
+
+#endif

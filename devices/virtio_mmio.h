@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef MICROVM_VIRTIO_MMIO_H
+#define MICROVM_VIRTIO_MMIO_H
+
+#include "../vmm/mem.h"
+#include "bus.h"
+#include "irq.h"
+#include "virtqueue.h"
+
+/*
+ * The virtio-mmio transport, version 2 (VIRTIO 1.x, section 4.2.2).  The
+ * device behind it (virtio-blk) does not know it is on MMIO: it sees
+ * queues, features, config space and the callbacks below, as in kvmtool.
+ *
+ * Slots are 4 KiB at VIRTIO_MMIO_BASE + n * VIRTIO_MMIO_SLOT, each with its
+ * own ISA interrupt; Linux finds them through virtio_mmio.device= on its
+ * command line (virtio_mmio__cmdline()).
+ */
+#define VIRTIO_MMIO_BASE 0xd0000000ULL
+#define VIRTIO_MMIO_SLOT 0x1000ULL
+#define VIRTIO_MMIO_MAX_QUEUES 4
+
+/* Device status bits. */
+#define VIRTIO_STATUS_ACKNOWLEDGE 1
+#define VIRTIO_STATUS_DRIVER 2
+#define VIRTIO_STATUS_DRIVER_OK 4
+#define VIRTIO_STATUS_FEATURES_OK 8
+#define VIRTIO_STATUS_NEEDS_RESET 64
+#define VIRTIO_STATUS_FAILED 128
+
+/* Feature bits of the transport / rings. */
+#define VIRTIO_F_RING_INDIRECT_DESC 28
+#define VIRTIO_F_RING_EVENT_IDX 29
+#define VIRTIO_F_VERSION_1 32
+
+/* InterruptStatus bits. */
+#define VIRTIO_MMIO_INT_VRING 1
+#define VIRTIO_MMIO_INT_CONFIG 2
+
+struct virtio_mmio;
+
+struct virtio_dev_ops {
+	u32 device_id;		/* 2 = block */
+	/* Device-specific feature bits (the transport adds its own). */
+	u64 features;
+	u32 config_size;
+	/* Config space accesses; offset + len <= config_size, checked. */
+	void (*config_read)(void *dev, u32 offset, u8 *data, u32 len);
+	void (*config_write)(void *dev, u32 offset, const u8 *data, u32 len);
+	/* The driver notified queue q (QueueNotify). */
+	void (*notify)(void *dev, unsigned int q);
+	/* DRIVER_OK was set: features are final, queues configured. */
+	void (*activate)(void *dev);
+	/*
+	 * The driver reset the device: drop everything in flight, as far as
+	 * the guest can tell (requests still in the host complete into the
+	 * void; see virtio_blk.c).
+	 */
+	void (*reset)(void *dev);
+};
+
+struct virtio_mmio {
+	u64 base;
+	struct irq_line irq;
+	const struct guest_mem *mem;
+	const struct virtio_dev_ops *ops;
+	void *dev;
+	unsigned int nqueues;
+	struct virtq vqs[VIRTIO_MMIO_MAX_QUEUES];
+	u16 queue_max;		/* QueueNumMax */
+
+	/* Register state. */
+	u32 device_features_sel;
+	u32 driver_features_sel;
+	u64 driver_features;	/* as written by the driver */
+	u64 negotiated;		/* accepted at FEATURES_OK */
+	u32 status;
+	u32 queue_sel;
+	u32 interrupt_status;
+	u32 config_generation;
+};
+
+void virtio_mmio__init(struct virtio_mmio *vm, u64 base, struct irq_line irq,
+		       const struct guest_mem *mem,
+		       const struct virtio_dev_ops *ops, void *dev,
+		       unsigned int nqueues, u16 queue_max);
+int virtio_mmio__register(struct virtio_mmio *vm, struct bus *bus);
+/* The virtio_mmio.device=4K@0xADDR:IRQ entry for this device. */
+int virtio_mmio__cmdline(const struct virtio_mmio *vm, char *buf,
+			 size_t len);
+/* Used buffers were added to queue q: interrupt if the ring asks for it. */
+void virtio_mmio__signal_used(struct virtio_mmio *vm, unsigned int q);
+/* The device changed its config space. */
+void virtio_mmio__signal_config(struct virtio_mmio *vm);
+/*
+ * The device hit an error it cannot recover from without a reset (a
+ * malformed ring): sets DEVICE_NEEDS_RESET and raises a config interrupt,
+ * as the spec asks.  The device stops processing queues until reset.
+ */
+void virtio_mmio__set_needs_reset(struct virtio_mmio *vm);
+/* Was feature bit negotiated? */
+bool virtio_mmio__has_feature(const struct virtio_mmio *vm, unsigned int bit);
+/* Is the device live (DRIVER_OK, not NEEDS_RESET or FAILED)? */
+bool virtio_mmio__live(const struct virtio_mmio *vm);
+
+#endif
