@@ -102,6 +102,8 @@ int disk__submit(struct disk *d, struct disk_req *req);
  * hand it to the device's on_complete.
  */
 void disk__completed(struct disk_req *req);
+/* Wait for every submitted request to complete and be posted. */
+void disk__drain(struct disk *d);
 void disk__close(struct disk *d);
 const char *disk__engine_name(const struct disk *d);
 /* Parse "auto", "sync", "uring", "threads". */

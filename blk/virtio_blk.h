@@ -10,22 +10,23 @@
  * taken from the queue in order at QueueNotify, given ids in that
  * (deterministic) order, and handed to the disk engine; the used ring is
  * written and the interrupt raised only when the vCPU loop releases the
- * completion (virtio_blk__complete), which is the moment replay pins.
+ * completion (EV_BLK_DONE, then disk__completed()), the moment replay
+ * pins.
  */
 #define VIRTIO_BLK_QUEUE_SIZE 256
 #define VIRTIO_BLK_SEG_MAX 126
 #define VIRTIO_BLK_ID_BYTES 20
-
-struct virtio_blk_req;
 
 struct virtio_blk {
 	struct virtio_mmio mmio;
 	struct disk *disk;
 	const struct guest_mem *mem;
 	char id[VIRTIO_BLK_ID_BYTES + 1];
-	struct virtio_blk_req *reqs;	/* one per descriptor head */
-	u64 inflight;
-	u64 stats_req[8];
+	struct virtq_chain *chain;	/* scratch for virtq__pop (16 KiB) */
+	u64 generation;			/* device resets so far */
+	u64 inflight;			/* submitted to the disk engine */
+	u64 errors;			/* host I/O errors answered IOERR */
+	u64 stats_req[16];		/* answered requests by type */
 };
 
 /*
@@ -36,8 +37,6 @@ int virtio_blk__init(struct virtio_blk *vb, struct disk *disk,
 		     const char *id, u64 base, struct irq_line irq,
 		     const struct guest_mem *mem);
 int virtio_blk__register(struct virtio_blk *vb, struct bus *bus);
-/* vCPU loop: an EV_BLK_DONE for one of this device's requests. */
-void virtio_blk__complete(struct virtio_blk *vb, struct disk_req *req);
 void virtio_blk__exit(struct virtio_blk *vb);
 
 #endif

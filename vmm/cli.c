@@ -19,6 +19,7 @@ enum {
 	OPT_NO_FIXUPS,
 	OPT_STATS,
 	OPT_VERSION,
+	OPT_DISK,
 };
 
 static const struct option cli_options[] = {
@@ -26,6 +27,7 @@ static const struct option cli_options[] = {
 	{ "initrd", required_argument, NULL, OPT_INITRD },
 	{ "cmdline", required_argument, NULL, OPT_CMDLINE },
 	{ "mem", required_argument, NULL, OPT_MEM },
+	{ "disk", required_argument, NULL, OPT_DISK },
 	{ "probe-host", no_argument, NULL, OPT_PROBE_HOST },
 	{ "no-cmdline-fixups", no_argument, NULL, OPT_NO_FIXUPS },
 	{ "stats", no_argument, NULL, OPT_STATS },
@@ -48,6 +50,10 @@ void cli__usage(FILE *out)
 	      "  --initrd FILE         initial ramdisk (initramfs) to load\n"
 	      "  --cmdline STRING      kernel command line, e.g. \"console=ttyS0\"\n"
 	      "  --mem SIZE            guest RAM, e.g. 512M or 1G (default 256M, max 3G)\n"
+	      "  --disk PATH[,ro][,id=NAME][,engine=auto|uring|threads|sync]\n"
+	      "                        attach a raw image as a virtio-blk disk (repeatable,\n"
+	      "                        up to 8); Linux sees /dev/vda, /dev/vdb, ... (the\n"
+	      "                        virtio_mmio.device= options are added for you)\n"
 	      "  --no-cmdline-fixups   do not append the host workarounds (clearcpuid=,\n"
 	      "                        nolapic, noxsave) to the command line\n"
 	      "  --stats               print exit statistics on stderr at the end\n"
@@ -81,6 +87,65 @@ static int cli_set_mem(struct cli *cli, const char *arg)
 	return 0;
 }
 
+/* One ",key[=value]" option of --disk. */
+static int cli_disk_option(struct vm_disk_config *d, const char *opt,
+			   const char *spec)
+{
+	if (!strcmp(opt, "ro")) {
+		d->ro = true;
+	} else if (!strncmp(opt, "id=", 3)) {
+		if (strlen(opt + 3) > VIRTIO_BLK_ID_BYTES) {
+			pr_err("--disk %s: id '%s' is longer than %d bytes",
+			       spec, opt + 3, VIRTIO_BLK_ID_BYTES);
+			return -EINVAL;
+		}
+		snprintf(d->id, sizeof(d->id), "%s", opt + 3);
+		d->has_id = true;
+	} else if (!strncmp(opt, "engine=", 7)) {
+		if (disk__parse_engine(opt + 7, &d->engine)) {
+			pr_err("--disk %s: unknown engine '%s' (auto, uring, threads or sync)",
+			       spec, opt + 7);
+			return -EINVAL;
+		}
+	} else {
+		pr_err("--disk %s: unknown option '%s' (ro, id=NAME, engine=E)",
+		       spec, opt);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int cli_add_disk(struct cli *cli, const char *spec)
+{
+	struct vm_disk_config *d;
+	char buf[4096 + 64], *opt, *save = NULL;
+
+	if (cli->vm.ndisks == VM_MAX_DISKS) {
+		pr_err("--disk %s: at most %d disks", spec, VM_MAX_DISKS);
+		return -EINVAL;
+	}
+	if (strlen(spec) >= sizeof(buf)) {
+		pr_err("--disk: path too long");
+		return -EINVAL;
+	}
+	d = &cli->vm.disks[cli->vm.ndisks];
+	memset(d, 0, sizeof(*d));
+	snprintf(buf, sizeof(buf), "%s", spec);
+	opt = strtok_r(buf, ",", &save);
+	if (!opt || buf[0] == ',') {
+		pr_err("--disk %s: no image path (use --disk PATH[,ro][,id=NAME])",
+		       spec);
+		return -EINVAL;
+	}
+	snprintf(d->path, sizeof(d->path), "%s", opt);
+	while ((opt = strtok_r(NULL, ",", &save))) {
+		if (cli_disk_option(d, opt, spec))
+			return -EINVAL;
+	}
+	cli->vm.ndisks++;
+	return 0;
+}
+
 static int cli_one(struct cli *cli, int opt, const char *arg)
 {
 	switch (opt) {
@@ -95,6 +160,8 @@ static int cli_one(struct cli *cli, int opt, const char *arg)
 		return 0;
 	case OPT_MEM:
 		return cli_set_mem(cli, arg);
+	case OPT_DISK:
+		return cli_add_disk(cli, arg);
 	case OPT_PROBE_HOST:
 		cli->action = CLI_PROBE_HOST;
 		return 0;

@@ -71,6 +71,10 @@ static void vcpu_handle_event(struct vm *vm, const struct event *ev)
 			vm->stats.rx_dropped += ev->len;
 		}
 		break;
+	case EV_BLK_DONE:
+		/* The moment the device may answer the guest: now. */
+		disk__completed(ev->ptr);
+		break;
 	case EV_SERIAL_EOF:
 		pr_debug("console input closed");
 		break;

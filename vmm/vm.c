@@ -12,10 +12,23 @@
 #include "quirks.h"
 #include "vcpu.h"
 
+/*
+ * ISA interrupts for the virtio-mmio slots, in slot order: the ones no
+ * platform device uses (4 is COM1; 1, 8 and 13 are conventionally taken).
+ */
+static const unsigned int vm_disk_irqs[VM_MAX_DISKS] = {
+	5, 6, 7, 9, 10, 11, 12, 14,
+};
+
 #define COM1_BASE 0x3f8
 #define COM1_IRQ 4
 #define PIT_IRQ 0
-#define EVQ_DEPTH 256
+/*
+ * Room for every event that can be outstanding at once, so producers never
+ * block on a full queue (which would deadlock a drain at exit): each
+ * disk's whole queue of completions, the console's bounded input, timers.
+ */
+#define EVQ_DEPTH (VM_MAX_DISKS * VIRTIO_BLK_QUEUE_SIZE + 256)
 
 /* Signals that end the VM cleanly; handled by sigwait in one thread. */
 static void vm_quit_signals(sigset_t *set)
@@ -52,17 +65,41 @@ static void vm_exitport(void *opaque, int code)
 	vm__stop(opaque, code, why);
 }
 
+static u64 vm_disk_base(unsigned int i)
+{
+	return VIRTIO_MMIO_BASE + i * VIRTIO_MMIO_SLOT;
+}
+
+/*
+ * The user's command line, then one virtio_mmio.device= per disk (how a
+ * Linux guest without ACPI finds virtio-mmio devices), then the host
+ * workarounds.
+ */
 static int vm_compose_cmdline(struct vm *vm)
 {
 	const char *user = vm->cfg.cmdline ? vm->cfg.cmdline : "";
 	const char *extra = vm->cfg.cmdline_fixups ? quirks__cmdline(&vm->caps) :
 						     "";
-	int n;
+	size_t n, len = sizeof(vm->cmdline);
+	unsigned int i;
+	int w;
 
-	n = snprintf(vm->cmdline, sizeof(vm->cmdline), "%s%s%s", user,
-		     *user && *extra ? " " : "", extra);
-	if (n < 0 || (size_t)n >= sizeof(vm->cmdline)) {
-		pr_err("kernel command line too long (%d bytes)", n);
+	w = snprintf(vm->cmdline, len, "%s", user);
+	n = w < 0 ? len : (size_t)w;
+	for (i = 0; i < vm->cfg.ndisks && n < len; i++) {
+		w = snprintf(vm->cmdline + n, len - n,
+			     "%svirtio_mmio.device=4K@%#llx:%u", n ? " " : "",
+			     (unsigned long long)vm_disk_base(i),
+			     vm_disk_irqs[i]);
+		n += w < 0 ? len : (size_t)w;
+	}
+	if (n < len && *extra) {
+		w = snprintf(vm->cmdline + n, len - n, "%s%s", n ? " " : "",
+			     extra);
+		n += w < 0 ? len : (size_t)w;
+	}
+	if (n >= len) {
+		pr_err("kernel command line too long (%zu bytes)", n);
 		return -E2BIG;
 	}
 	return 0;
@@ -166,6 +203,39 @@ static int vm_setup_devices(struct vm *vm)
 	return ret;
 }
 
+static int vm_setup_disks(struct vm *vm)
+{
+	unsigned int i;
+	int ret;
+
+	for (i = 0; i < vm->cfg.ndisks; i++) {
+		const struct vm_disk_config *dc = &vm->cfg.disks[i];
+
+		ret = disk__open(&vm->disks[i], dc->path, dc->ro, dc->engine,
+				 &vm->evq);
+		if (ret)
+			return ret;
+		vm->ndisks++;
+		ret = virtio_blk__init(&vm->blks[i], &vm->disks[i],
+				       dc->has_id ? dc->id : NULL,
+				       vm_disk_base(i), vm_irq(vm, vm_disk_irqs[i]),
+				       &vm->kvm.mem);
+		if (!ret)
+			ret = virtio_blk__register(&vm->blks[i], &vm->bus);
+		if (ret) {
+			pr_err("disk %s: cannot set up its virtio-blk device: %s",
+			       dc->path, strerror(-ret));
+			return ret;
+		}
+		pr_debug("disk %s: /dev/vd%c, %llu MiB, %s, engine %s",
+			 dc->path, 'a' + i,
+			 (unsigned long long)(vm->disks[i].size / MiB),
+			 dc->ro ? "read-only" : "read-write",
+			 disk__engine_name(&vm->disks[i]));
+	}
+	return 0;
+}
+
 int vm__init(struct vm *vm, const struct vm_config *cfg)
 {
 	sigset_t set;
@@ -199,6 +269,8 @@ int vm__init(struct vm *vm, const struct vm_config *cfg)
 	ret = ticker__init(&vm->ticker, &vm->evq);
 	if (!ret)
 		ret = vm_setup_devices(vm);
+	if (!ret)
+		ret = vm_setup_disks(vm);
 	if (!ret)
 		ret = console__init(&vm->console, &vm->evq, &vm->uart);
 	return ret;
@@ -241,6 +313,28 @@ int vm__run(struct vm *vm)
 	return vm->exit_code;
 }
 
+/*
+ * Let every request in the host finish (its data reaches the image) and
+ * release the completions nobody will pop any more.
+ */
+static void vm_exit_disks(struct vm *vm)
+{
+	struct event ev;
+	unsigned int i;
+
+	for (i = 0; i < vm->ndisks; i++)
+		disk__drain(&vm->disks[i]);
+	while (vm->evq.ring && evq__pop(&vm->evq, &ev)) {
+		if (ev.type == EV_BLK_DONE)
+			disk__completed(ev.ptr);
+	}
+	for (i = 0; i < vm->ndisks; i++) {
+		virtio_blk__exit(&vm->blks[i]);
+		disk__close(&vm->disks[i]);
+	}
+	vm->ndisks = 0;
+}
+
 void vm__exit(struct vm *vm)
 {
 	console__stop(&vm->console);
@@ -252,6 +346,7 @@ void vm__exit(struct vm *vm)
 		pthread_join(vm->signal_thread, NULL);
 		vm->signal_thread_started = false;
 	}
+	vm_exit_disks(vm);
 	/* Every producer thread has stopped: the queue can go. */
 	if (vm->evq.ring)
 		evq__exit(&vm->evq);

@@ -10,6 +10,8 @@
 #include "../devices/pic.h"
 #include "../devices/pit.h"
 #include "../devices/rtc.h"
+#include "../blk/disk.h"
+#include "../blk/virtio_blk.h"
 #include "../serial/console.h"
 #include "../serial/uart.h"
 #include "cpuid.h"
@@ -27,6 +29,15 @@
 #define VM_EXIT_GUEST_DIED 3	/* triple fault, emulation failure... */
 
 #define VM_CMDLINE_MAX 4096
+#define VM_MAX_DISKS 8
+
+struct vm_disk_config {
+	char path[4096];
+	char id[VIRTIO_BLK_ID_BYTES + 1];
+	bool has_id;
+	bool ro;
+	enum disk_engine_kind engine;
+};
 
 struct vm_config {
 	const char *kernel;
@@ -35,6 +46,8 @@ struct vm_config {
 	u64 mem_size;
 	bool cmdline_fixups;	/* append the quirks' kernel options */
 	bool stats;		/* print exit statistics at the end */
+	unsigned int ndisks;
+	struct vm_disk_config disks[VM_MAX_DISKS];
 };
 
 enum vm_state {
@@ -81,6 +94,9 @@ struct vm {
 	struct console console;
 	struct i8042 kbc;
 	struct exitport exitport;
+	unsigned int ndisks;
+	struct disk disks[VM_MAX_DISKS];
+	struct virtio_blk blks[VM_MAX_DISKS];
 	pthread_t vcpu_thread;
 	pthread_t signal_thread;
 	bool signal_thread_started;
