@@ -1,1 +1,497 @@
-/* placeholder: being written */
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * Disk images (see disk.h): opening, locking and sizing an image, the
+ * synchronous request path every engine shares, and the bookkeeping around
+ * submission and completion that replay relies on (ids in submission
+ * order, completions only through the event queue).
+ */
+#include "disk.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static const char *const engine_names[] = {
+	[DISK_ENGINE_AUTO] = "auto",
+	[DISK_ENGINE_SYNC] = "sync",
+	[DISK_ENGINE_URING] = "uring",
+	[DISK_ENGINE_THREADS] = "threads",
+};
+
+int disk__parse_engine(const char *s, enum disk_engine_kind *out)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(engine_names); i++) {
+		if (!strcmp(s, engine_names[i])) {
+			*out = (enum disk_engine_kind)i;
+			return 0;
+		}
+	}
+	return -EINVAL;
+}
+
+const char *disk__engine_name(const struct disk *d)
+{
+	return d->ops ? d->ops->name : "none";
+}
+
+static bool disk_op_writes(enum disk_op op)
+{
+	return op == DISK_WRITE || op == DISK_DISCARD ||
+	       op == DISK_WRITE_ZEROES;
+}
+
+/* ---- The synchronous path ---- */
+
+s64 disk__rw_from(struct disk *d, struct disk_req *req, u64 done)
+{
+	bool write = req->op == DISK_WRITE;
+	unsigned int idx = 0;
+	u64 skip = done;
+
+	/* Find where `done` falls in the iovec: segment idx, byte skip. */
+	while (idx < req->iovcnt && skip >= req->iov[idx].iov_len)
+		skip -= req->iov[idx++].iov_len;
+
+	while (done < req->len) {
+		off_t pos = (off_t)(req->offset + done);
+		ssize_t n;
+
+		if (idx >= req->iovcnt)
+			return -EIO;	/* iovec shorter than len */
+		if (skip) {
+			/* Resuming inside a segment: finish that one alone. */
+			char *base = (char *)req->iov[idx].iov_base + skip;
+			size_t len = req->iov[idx].iov_len - skip;
+
+			n = write ? pwrite(d->fd, base, len, pos) :
+				    pread(d->fd, base, len, pos);
+		} else {
+			int cnt = (int)MIN(req->iovcnt - idx, DISK_MAX_IOV);
+
+			n = write ? pwritev(d->fd, &req->iov[idx], cnt, pos) :
+				    preadv(d->fd, &req->iov[idx], cnt, pos);
+		}
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		/*
+		 * The device checked the bounds, so end of file cannot happen
+		 * unless the image shrank under us: an I/O error, not a loop.
+		 */
+		if (n == 0)
+			return -EIO;
+		done += (u64)n;
+		skip += (u64)n;
+		while (idx < req->iovcnt && skip >= req->iov[idx].iov_len)
+			skip -= req->iov[idx++].iov_len;
+	}
+	return (s64)done;
+}
+
+static int disk_fallocate(struct disk *d, int mode, u64 offset, u64 len)
+{
+	while (fallocate(d->fd, mode, (off_t)offset, (off_t)len) < 0) {
+		if (errno != EINTR)
+			return -errno;
+	}
+	return 0;
+}
+
+/* The last resort for WRITE_ZEROES: write them. */
+static int disk_write_zeroes_slow(struct disk *d, u64 offset, u64 len)
+{
+	static const char zeroes[64 * KiB];
+
+	while (len) {
+		ssize_t n = pwrite(d->fd, zeroes, MIN(len, sizeof(zeroes)),
+				   (off_t)offset);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			return -EIO;
+		offset += (u64)n;
+		len -= (u64)n;
+	}
+	return 0;
+}
+
+/* fallocate() modes a filesystem may not implement. */
+static bool disk_unsupported(int err)
+{
+	return err == -EOPNOTSUPP || err == -ENOSYS || err == -EINVAL;
+}
+
+static s64 disk_execute_op(struct disk *d, struct disk_req *req)
+{
+	int ret;
+
+	if (d->ro && disk_op_writes(req->op))
+		return -EROFS;
+
+	switch (req->op) {
+	case DISK_READ:
+	case DISK_WRITE:
+		return disk__rw_from(d, req, 0);
+	case DISK_FLUSH:
+		return fdatasync(d->fd) < 0 ? -errno : 0;
+	case DISK_DISCARD:
+		/*
+		 * Discard is advisory (the guest may not assume anything
+		 * about the contents unless it negotiated otherwise), so a
+		 * filesystem that cannot punch holes succeeds by doing
+		 * nothing, as QEMU and Firecracker do.
+		 */
+		ret = disk_fallocate(d, FALLOC_FL_PUNCH_HOLE |
+				     FALLOC_FL_KEEP_SIZE,
+				     req->offset, req->len);
+		return disk_unsupported(ret) ? 0 : ret;
+	case DISK_WRITE_ZEROES:
+		/*
+		 * Best first: ZERO_RANGE keeps the blocks allocated; a hole
+		 * reads back as zeroes too; writing zeroes always works.
+		 */
+		ret = disk_fallocate(d, DISK_FALLOC_ZERO_RANGE |
+				     FALLOC_FL_KEEP_SIZE,
+				     req->offset, req->len);
+		if (disk_unsupported(ret))
+			ret = disk_fallocate(d, FALLOC_FL_PUNCH_HOLE |
+					     FALLOC_FL_KEEP_SIZE,
+					     req->offset, req->len);
+		if (disk_unsupported(ret))
+			ret = disk_write_zeroes_slow(d, req->offset, req->len);
+		return ret;
+	}
+	return -EINVAL;
+}
+
+s64 disk__execute(struct disk *d, struct disk_req *req)
+{
+	req->result = disk_execute_op(d, req);
+	return req->result;
+}
+
+/* ---- Submission and completion ---- */
+
+/*
+ * Defence in depth: the device validates requests against the guest's
+ * view, but a request past the end of the image would grow a regular file
+ * (or fail on a block device) and an iovec that disagrees with len would
+ * transfer the wrong amount, so the disk layer refuses both itself.
+ */
+static int disk_check(const struct disk *d, const struct disk_req *req)
+{
+	u64 total = 0;
+
+	switch (req->op) {
+	case DISK_FLUSH:
+		return 0;
+	case DISK_READ:
+	case DISK_WRITE:
+		if (req->iovcnt > DISK_MAX_IOV)
+			return -EINVAL;
+		for (unsigned int i = 0; i < req->iovcnt; i++)
+			total += req->iov[i].iov_len;
+		if (total != req->len)
+			return -EINVAL;
+		break;
+	case DISK_DISCARD:
+	case DISK_WRITE_ZEROES:
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (req->offset > d->size || req->len > d->size - req->offset)
+		return -EINVAL;
+	return 0;
+}
+
+int disk__submit(struct disk *d, struct disk_req *req)
+{
+	int ret;
+
+	req->disk = d;
+	req->id = d->next_id++;
+	req->result = 0;
+
+	ret = disk_check(d, req);
+	if (!ret && d->ro && disk_op_writes(req->op))
+		ret = -EROFS;
+	if (ret) {
+		req->result = ret;
+		return DISK_EXECUTED;
+	}
+
+	ret = d->ops->submit(d, req);
+	if (ret == DISK_SUBMITTED)
+		d->inflight++;
+	return ret;
+}
+
+void disk__post_done(struct disk_req *req)
+{
+	struct event ev = {
+		.type = EV_BLK_DONE,
+		.arg = req->id,
+		.ptr = req,
+	};
+
+	evq__post(req->disk->evq, &ev);
+}
+
+void disk__completed(struct disk_req *req)
+{
+	struct disk *d = req->disk;
+
+	if (!d->inflight) {
+		pr_err("disk %s: completion of request %llu that is not in flight",
+		       d->path, (unsigned long long)req->id);
+		return;
+	}
+	d->inflight--;
+	if (d->on_complete)
+		d->on_complete(d->on_complete_ctx, req);
+}
+
+/* ---- Opening an image ---- */
+
+static int disk_open_error(const char *path, bool ro, int err)
+{
+	switch (err) {
+	case ENOENT:
+		pr_err("disk %s: no such file; create the image first (e.g. truncate -s 1G %s, or mkfs.ext4 on it) or fix the path",
+		       path, path);
+		break;
+	case EACCES:
+	case EPERM:
+		if (ro)
+			pr_err("disk %s: permission denied; make it readable by this user (chmod/chown) or run microvm as a user that can read it",
+			       path);
+		else
+			pr_err("disk %s: permission denied for read-write access; make it writable by this user, or attach it read-only with --disk %s,ro",
+			       path, path);
+		break;
+	case EROFS:
+		pr_err("disk %s is on a read-only filesystem; attach it read-only with --disk %s,ro",
+		       path, path);
+		break;
+	case EISDIR:
+		pr_err("disk %s is a directory; --disk needs a raw image file or a block device",
+		       path);
+		break;
+	case ETXTBSY:
+	case EBUSY:
+		pr_err("disk %s is busy (in use by the system); pick another image",
+		       path);
+		break;
+	default:
+		pr_err("disk %s: cannot open: %s", path, strerror(err));
+		break;
+	}
+	return -err;
+}
+
+/*
+ * Take the advisory lock that keeps two VMMs from writing one image.  An
+ * OFD lock (not a classic POSIX lock) because it belongs to this open file
+ * description: closing another descriptor of the same file in this process
+ * does not drop it, and it does not leak across fork.  The whole file is
+ * locked, which also conflicts with the byte-range locks QEMU takes on
+ * images it opens, so microvm and QEMU keep each other off a shared image.
+ */
+static int disk_lock(struct disk *d)
+{
+	struct flock fl = {
+		.l_type = d->ro ? F_RDLCK : F_WRLCK,
+		.l_whence = SEEK_SET,
+		.l_start = 0,
+		.l_len = 0,
+	};
+
+	if (fcntl(d->fd, F_OFD_SETLK, &fl) == 0)
+		return 0;
+	if (errno == EAGAIN || errno == EACCES) {
+		if (d->ro)
+			pr_err("disk %s is in use by another process (locked for writing); stop the VM that writes to it before attaching it read-only",
+			       d->path);
+		else
+			pr_err("disk %s is in use by another process (locked); stop the other VM using it, or give each VM its own copy (attach it with ,ro everywhere if no one needs to write)",
+			       d->path);
+		return -EBUSY;
+	}
+	/* Filesystems without lock support (some network ones): go on. */
+	pr_warn("disk %s: cannot lock the image (%s); nothing stops another process from opening it too",
+		d->path, strerror(errno));
+	return 0;
+}
+
+static int disk_size(struct disk *d)
+{
+	struct stat st;
+
+	if (fstat(d->fd, &st) < 0) {
+		pr_err("disk %s: fstat: %s", d->path, strerror(errno));
+		return -errno;
+	}
+	if (S_ISDIR(st.st_mode))
+		return disk_open_error(d->path, d->ro, EISDIR);
+	if (S_ISREG(st.st_mode)) {
+		d->size = (u64)st.st_size;
+	} else if (S_ISBLK(st.st_mode)) {
+		if (ioctl(d->fd, BLKGETSIZE64, &d->size) < 0) {
+			pr_err("disk %s: BLKGETSIZE64: %s", d->path,
+			       strerror(errno));
+			return -errno;
+		}
+	} else {
+		pr_err("disk %s is neither a regular file nor a block device; --disk needs a raw image",
+		       d->path);
+		return -EINVAL;
+	}
+
+	if (!d->size) {
+		pr_err("disk %s is empty (0 bytes); give it a size first, e.g. truncate -s 64M %s",
+		       d->path, d->path);
+		return -EINVAL;
+	}
+	/*
+	 * Refuse rather than round down: the guest addresses whole sectors,
+	 * so a tail would silently vanish, and an odd size usually means the
+	 * wrong file (not a raw image) was given.
+	 */
+	if (d->size % DISK_SECTOR) {
+		pr_err("disk %s: size %llu bytes is not a multiple of %u; a raw image holds whole sectors (pad it: truncate -s %%%u %s)",
+		       d->path, (unsigned long long)d->size, DISK_SECTOR,
+		       DISK_SECTOR, d->path);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static const char *disk_uring_why(int err)
+{
+	switch (err) {
+	case ENOSYS:
+		return "io_uring_setup: not implemented (kernel older than 5.1 or built without io_uring, or a seccomp filter hides it)";
+	case EPERM:
+	case EACCES:
+		return "io_uring_setup: not permitted (sysctl kernel.io_uring_disabled, or a seccomp/container policy forbids it)";
+	case ENOMEM:
+		return "io_uring_setup: out of memory (on kernels before 5.12 raise the locked-memory limit, ulimit -l)";
+	case EINVAL:
+		return "io_uring: this kernel lacks features the engine needs";
+	default:
+		return strerror(err);
+	}
+}
+
+static int disk_engine_init(struct disk *d, enum disk_engine_kind kind)
+{
+	int ret;
+
+	switch (kind) {
+	case DISK_ENGINE_SYNC:
+		d->ops = &disk_sync_ops;
+		break;
+	case DISK_ENGINE_THREADS:
+		d->ops = &disk_threads_ops;
+		break;
+	case DISK_ENGINE_URING:
+		d->ops = &disk_uring_ops;
+		ret = d->ops->init(d);
+		if (ret) {
+			pr_err("disk %s: io_uring engine unavailable: %s; use --disk %s,engine=threads (or engine=auto)",
+			       d->path, disk_uring_why(-ret), d->path);
+			d->ops = NULL;
+		}
+		return ret;
+	case DISK_ENGINE_AUTO:
+		d->ops = &disk_uring_ops;
+		ret = d->ops->init(d);
+		if (!ret)
+			return 0;
+		pr_info("disk %s: io_uring unavailable (%s); using the thread-pool engine",
+			d->path, disk_uring_why(-ret));
+		d->ops = &disk_threads_ops;
+		break;
+	default:
+		return -EINVAL;
+	}
+	ret = d->ops->init(d);
+	if (ret) {
+		pr_err("disk %s: cannot start the %s engine: %s", d->path,
+		       d->ops->name, strerror(-ret));
+		d->ops = NULL;
+	}
+	return ret;
+}
+
+int disk__open(struct disk *d, const char *path, bool ro,
+	       enum disk_engine_kind engine, struct evq *evq)
+{
+	size_t len = strlen(path);
+	int ret;
+
+	memset(d, 0, sizeof(*d));
+	d->fd = -1;
+	d->ro = ro;
+	d->evq = evq;
+	d->logical_block = DISK_SECTOR;
+	if (!len || len >= sizeof(d->path)) {
+		pr_err("disk path '%.64s%s' is %s", path, len > 64 ? "..." : "",
+		       len ? "too long" : "empty");
+		return -ENAMETOOLONG;
+	}
+	memcpy(d->path, path, len + 1);
+
+	d->fd = open(path, (ro ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	if (d->fd < 0)
+		return disk_open_error(path, ro, errno);
+	ret = disk_size(d);
+	if (!ret)
+		ret = disk_lock(d);
+	if (!ret)
+		ret = disk_engine_init(d, engine);
+	if (ret) {
+		close(d->fd);	/* drops the OFD lock with it */
+		d->fd = -1;
+		return ret;
+	}
+	pr_debug("disk %s: %llu bytes%s, %s engine", d->path,
+		 (unsigned long long)d->size, ro ? ", read-only" : "",
+		 d->ops->name);
+	return 0;
+}
+
+void disk__drain(struct disk *d)
+{
+	if (d->ops)
+		d->ops->drain(d, false);
+}
+
+void disk__close(struct disk *d)
+{
+	if (d->ops) {
+		/*
+		 * The VM is going away: requests the guest has not been told
+		 * about may be cancelled, the rest finish and are posted, so
+		 * no engine thread still touches guest memory or the image.
+		 */
+		d->ops->drain(d, true);
+		d->ops->exit(d);
+		d->ops = NULL;
+	}
+	if (d->fd >= 0) {
+		close(d->fd);
+		d->fd = -1;
+	}
+}

@@ -51,7 +51,7 @@ struct disk_req {
 	u64 len;		/* bytes; for READ/WRITE the iovec total */
 	struct iovec *iov;	/* guest RAM, checked by the device */
 	unsigned int iovcnt;
-	s64 result;		/* bytes done, or -errno */
+	s64 result;		/* see disk__execute() */
 	u64 id;			/* submission order, for replay */
 	void *owner;		/* the device's request */
 	struct disk *disk;
@@ -64,8 +64,11 @@ struct disk_engine_ops {
 	int (*submit)(struct disk *d, struct disk_req *req);
 	/*
 	 * Wait until every submitted request has completed and its event is
-	 * posted (or, with cancel, cancel what has not started).  Used at exit
-	 * so nothing acknowledged to the guest is lost.
+	 * posted (or, with cancel, cancel what has not started: it is still
+	 * posted, with -ECANCELED).  Used at exit so nothing acknowledged to
+	 * the guest is lost.  Engine threads block in evq__post() while the
+	 * queue is full, so the queue must have room for what is in flight
+	 * (or another thread must pop it) during a drain.
 	 */
 	void (*drain)(struct disk *d, bool cancel);
 	void (*exit)(struct disk *d);
@@ -81,7 +84,7 @@ struct disk {
 	const struct disk_engine_ops *ops;
 	void *engine;		/* engine state */
 	u64 next_id;
-	u64 inflight;		/* submitted, not yet popped by the vCPU */
+	u64 inflight;		/* DISK_SUBMITTED, not yet disk__completed() */
 	/* Called (vCPU thread) by disk__completed(); set by the device. */
 	void (*on_complete)(void *ctx, struct disk_req *req);
 	void *on_complete_ctx;
@@ -102,14 +105,47 @@ int disk__submit(struct disk *d, struct disk_req *req);
  * hand it to the device's on_complete.
  */
 void disk__completed(struct disk_req *req);
-/* Wait for every submitted request to complete and be posted. */
+/*
+ * Wait for every submitted request to complete and be posted (see
+ * disk_engine_ops.drain for the event queue's room).  vCPU thread.
+ */
 void disk__drain(struct disk *d);
+/*
+ * Drain (cancelling what has not started), stop the engine, close the
+ * image and drop its lock.  Safe after a failed disk__open().  Events
+ * already posted still point at their requests: pop them first.
+ */
 void disk__close(struct disk *d);
 const char *disk__engine_name(const struct disk *d);
 /* Parse "auto", "sync", "uring", "threads". */
 int disk__parse_engine(const char *s, enum disk_engine_kind *out);
 
-/* Synchronous execution of one request; the engines share it. */
+/*
+ * Synchronous execution of one request; the engines share it.  Sets and
+ * returns req->result: READ/WRITE the bytes transferred (always req->len
+ * on success), FLUSH/DISCARD/WRITE_ZEROES 0, or -errno (EIO, ENOSPC,
+ * EROFS for a write to a read-only disk...), which the device reports as
+ * an error for that request alone.
+ */
 s64 disk__execute(struct disk *d, struct disk_req *req);
+
+/*
+ * ---- Internal: shared by disk.c and the engines (disk_*.c) only. ----
+ */
+extern const struct disk_engine_ops disk_sync_ops;
+extern const struct disk_engine_ops disk_uring_ops;
+extern const struct disk_engine_ops disk_threads_ops;
+
+/* fallocate(2)'s FALLOC_FL_ZERO_RANGE (kernel ABI; musl lacks the name). */
+#define DISK_FALLOC_ZERO_RANGE 0x10
+
+/* Any thread: post EV_BLK_DONE for req (req->result already set). */
+void disk__post_done(struct disk_req *req);
+/*
+ * Finish a READ or WRITE synchronously from byte `done` of the request
+ * onwards: the engines use it for short transfers.  Returns the total
+ * (req->len) or -errno; does not set req->result.
+ */
+s64 disk__rw_from(struct disk *d, struct disk_req *req, u64 done);
 
 #endif

@@ -425,8 +425,8 @@ static void blk_notify(void *dev, unsigned int q)
 				return;
 		}
 		if (ret < 0) {
-			pr_warn("disk %s: malformed descriptor chain (%s); device needs reset",
-				vb->disk->path, strerror(-ret));
+			pr_warn("disk %s: the guest's virtqueue has %s; device needs reset",
+				vb->disk->path, virtq__strerror(ret));
 			virtio_mmio__set_needs_reset(&vb->mmio);
 			return;
 		}
@@ -437,8 +437,10 @@ static void blk_notify(void *dev, unsigned int q)
 	}
 }
 
-static void blk_activate(void *dev __maybe_unused)
+/* Requests queued before DRIVER_OK were not notified to us: take them now. */
+static void blk_activate(void *dev)
 {
+	blk_notify(dev, 0);
 }
 
 static void blk_reset(void *dev)
@@ -461,13 +463,20 @@ static void blk_on_complete(void *ctx, struct disk_req *dreq)
 	blk_answer(vb, req, dreq->result);
 }
 
-static const struct virtio_dev_ops blk_ops_rw = {
+#define BLK_FEATURES_RW ((1ULL << VIRTIO_BLK_F_SEG_MAX) | \
+			 (1ULL << VIRTIO_BLK_F_BLK_SIZE) | \
+			 (1ULL << VIRTIO_BLK_F_FLUSH) | \
+			 (1ULL << VIRTIO_BLK_F_DISCARD) | \
+			 (1ULL << VIRTIO_BLK_F_WRITE_ZEROES))
+/* Read-only: no discard or write-zeroes to offer, RO instead. */
+#define BLK_FEATURES_RO ((1ULL << VIRTIO_BLK_F_SEG_MAX) | \
+			 (1ULL << VIRTIO_BLK_F_BLK_SIZE) | \
+			 (1ULL << VIRTIO_BLK_F_FLUSH) | \
+			 (1ULL << VIRTIO_BLK_F_RO))
+
+static const struct virtio_dev_ops blk_ops = {
 	.device_id = VIRTIO_ID_BLOCK,
-	.features = (1ULL << VIRTIO_BLK_F_SEG_MAX) |
-		    (1ULL << VIRTIO_BLK_F_BLK_SIZE) |
-		    (1ULL << VIRTIO_BLK_F_FLUSH) |
-		    (1ULL << VIRTIO_BLK_F_DISCARD) |
-		    (1ULL << VIRTIO_BLK_F_WRITE_ZEROES),
+	.features = BLK_FEATURES_RW,
 	.config_size = sizeof(struct virtio_blk_config),
 	.config_read = blk_config_read,
 	.config_write = blk_config_write,
@@ -476,27 +485,21 @@ static const struct virtio_dev_ops blk_ops_rw = {
 	.reset = blk_reset,
 };
 
-static const struct virtio_dev_ops blk_ops_ro = {
-	.device_id = VIRTIO_ID_BLOCK,
-	.features = (1ULL << VIRTIO_BLK_F_SEG_MAX) |
-		    (1ULL << VIRTIO_BLK_F_BLK_SIZE) |
-		    (1ULL << VIRTIO_BLK_F_FLUSH) |
-		    (1ULL << VIRTIO_BLK_F_RO),
-	.config_size = sizeof(struct virtio_blk_config),
-	.config_read = blk_config_read,
-	.config_write = blk_config_write,
-	.notify = blk_notify,
-	.activate = blk_activate,
-	.reset = blk_reset,
-};
+/* The GET_ID serial: at most 20 bytes, longer ones are cut. */
+static void blk_set_id(struct virtio_blk *vb, const char *id)
+{
+	size_t n = strnlen(id, VIRTIO_BLK_ID_BYTES);
 
-/* Default serial: the image's file name, cut to the 20 bytes GET_ID has. */
+	memcpy(vb->id, id, n);
+	vb->id[n] = '\0';
+}
+
+/* Default serial: the image's file name. */
 static void blk_default_id(struct virtio_blk *vb)
 {
 	const char *name = strrchr(vb->disk->path, '/');
 
-	name = name ? name + 1 : vb->disk->path;
-	snprintf(vb->id, sizeof(vb->id), "%s", name);
+	blk_set_id(vb, name ? name + 1 : vb->disk->path);
 }
 
 int virtio_blk__init(struct virtio_blk *vb, struct disk *disk,
@@ -510,13 +513,15 @@ int virtio_blk__init(struct virtio_blk *vb, struct disk *disk,
 	if (!vb->chain)
 		return -ENOMEM;
 	if (id)
-		snprintf(vb->id, sizeof(vb->id), "%s", id);
+		blk_set_id(vb, id);
 	else
 		blk_default_id(vb);
 	disk->on_complete = blk_on_complete;
 	disk->on_complete_ctx = vb;
-	virtio_mmio__init(&vb->mmio, base, irq, mem,
-			  disk->ro ? &blk_ops_ro : &blk_ops_rw, vb, 1,
+	vb->ops = blk_ops;
+	if (disk->ro)
+		vb->ops.features = BLK_FEATURES_RO;
+	virtio_mmio__init(&vb->mmio, base, irq, mem, &vb->ops, vb, 1,
 			  VIRTIO_BLK_QUEUE_SIZE);
 	return 0;
 }

@@ -19,6 +19,7 @@
 
 struct virtio_blk {
 	struct virtio_mmio mmio;
+	struct virtio_dev_ops ops;	/* features depend on ro */
 	struct disk *disk;
 	const struct guest_mem *mem;
 	char id[VIRTIO_BLK_ID_BYTES + 1];

@@ -85,7 +85,10 @@ void virtio_mmio__init(struct virtio_mmio *vm, u64 base, struct irq_line irq,
 		       const struct virtio_dev_ops *ops, void *dev,
 		       unsigned int nqueues, u16 queue_max);
 int virtio_mmio__register(struct virtio_mmio *vm, struct bus *bus);
-/* The virtio_mmio.device=4K@0xADDR:IRQ entry for this device. */
+/*
+ * The virtio_mmio.device=4K@0xADDR:IRQ entry for this device.  Returns its
+ * length, or -ENOSPC when it does not fit in buf.
+ */
 int virtio_mmio__cmdline(const struct virtio_mmio *vm, char *buf,
 			 size_t len);
 /* Used buffers were added to queue q: interrupt if the ring asks for it. */
@@ -94,8 +97,9 @@ void virtio_mmio__signal_used(struct virtio_mmio *vm, unsigned int q);
 void virtio_mmio__signal_config(struct virtio_mmio *vm);
 /*
  * The device hit an error it cannot recover from without a reset (a
- * malformed ring): sets DEVICE_NEEDS_RESET and raises a config interrupt,
- * as the spec asks.  The device stops processing queues until reset.
+ * malformed ring): sets DEVICE_NEEDS_RESET and, once DRIVER_OK is set,
+ * raises a config interrupt, as the spec asks (2.1.2).  The transport
+ * stops forwarding notifications and used interrupts until reset.
  */
 void virtio_mmio__set_needs_reset(struct virtio_mmio *vm);
 /* Was feature bit negotiated? */

@@ -16,8 +16,10 @@
 
 #define VIRTQ_MAX_SIZE 32768	/* the spec's maximum queue size */
 /*
- * Longest chain accepted (direct plus indirect descriptors).  A chain can
- * legitimately be as long as the queue; anything longer must loop.
+ * Most data descriptors (direct plus indirect, zero-length ones included;
+ * not the one pointing at an indirect table) accepted in one chain.
+ * Separately, a direct chain longer than the queue must loop (-ELOOP), as
+ * must an indirect one longer than its table.
  */
 #define VIRTQ_MAX_CHAIN 1024
 
@@ -65,10 +67,14 @@ void virtq__reset(struct virtq *vq);
 int virtq__validate(const struct virtq *vq, const struct guest_mem *mem);
 /*
  * Take the next available chain.  Returns 1 with *chain filled, 0 when
- * the ring is empty, or a negative errno when the chain is malformed
- * (address outside RAM, loop, too long, nested indirect, readable after
- * writable, bad avail index): the caller marks the device broken
- * (DEVICE_NEEDS_RESET) since the ring can no longer be trusted.
+ * the ring is empty or the queue not ready, or a negative errno when the
+ * chain is malformed (address outside RAM -EFAULT, loop -ELOOP, too long
+ * -E2BIG, byte count over 4 GiB -EOVERFLOW, anything else -EINVAL: nested
+ * indirect, readable after writable, bad avail index...): nothing is
+ * consumed and the caller marks the device broken (DEVICE_NEEDS_RESET)
+ * since the ring can no longer be trusted.  Zero-length descriptors are
+ * accepted and left out of *chain.  With event_idx, publishes
+ * avail_event = last_avail (no fence: see virtq__set_notify).
  */
 int virtq__pop(struct virtq *vq, const struct guest_mem *mem,
 	       struct virtq_chain *chain);
@@ -83,10 +89,19 @@ bool virtq__should_signal(struct virtq *vq, const struct guest_mem *mem);
 /*
  * Driver→device notification suppression: with event_idx, publish
  * avail_event = last_avail so the driver notifies only for new work;
- * without it, set or clear VIRTQ_USED_F_NO_NOTIFY.
+ * without it, set or clear VIRTQ_USED_F_NO_NOTIFY.  Ends with a full
+ * fence, so that a device can stop without losing a request:
+ *	do {
+ *		virtq__set_notify(vq, mem, false);
+ *		while (virtq__pop(vq, mem, &chain) > 0)
+ *			...;
+ *		virtq__set_notify(vq, mem, true);
+ *	} while (virtq__has_work(vq, mem));
  */
 void virtq__set_notify(struct virtq *vq, const struct guest_mem *mem,
 		       bool enable);
+/* What a negative virtq__pop() result means, for messages. */
+const char *virtq__strerror(int err);
 /* Are there chains the device has not taken yet? */
 bool virtq__has_work(const struct virtq *vq, const struct guest_mem *mem);
 

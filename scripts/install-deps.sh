@@ -9,6 +9,8 @@ PKGS=(
 	# the minimal Linux guest (tests/linux/build.sh)
 	linux-source-6.1 flex bison bc libelf-dev xz-utils
 	busybox-static cpio e2fsprogs file
+	# the fuzz targets (clang's libFuzzer, ASan, UBSan)
+	clang libclang-rt-14-dev
 )
 
 if [ "$(id -u)" -eq 0 ]; then

@@ -23,12 +23,27 @@ else
 	exit 1
 fi
 
+echo "== fuzz targets (clang, libFuzzer + ASan + UBSan)"
+FUZZ_BUILD="$BUILD-fuzz"
+if command -v clang >/dev/null; then
+	CC=clang cmake -S "$ROOT" -B "$FUZZ_BUILD" -DMICROVM_FUZZ=ON \
+		-DMICROVM_FUZZ_SECONDS="${MICROVM_FUZZ_SECONDS:-60}" >/dev/null
+	cmake --build "$FUZZ_BUILD" -j "$JOBS"
+else
+	echo "clang not installed: the fuzz tests will not run (apt-get install clang libclang-rt-14-dev)"
+fi
+
 echo "== minimal Linux guest (cached under ~/.cache/microvm)"
 "$ROOT/tests/linux/build.sh" --print-dir || {
 	rc=$?
 	# 77: this machine cannot build it; the Linux tests will say skipped.
 	[ "$rc" -eq 77 ] || exit "$rc"
 }
+
+if [ -d "$FUZZ_BUILD" ]; then
+	echo "== fuzzing (${MICROVM_FUZZ_SECONDS:-60} s per target)"
+	(cd "$FUZZ_BUILD" && ctest --output-on-failure -L fuzz)
+fi
 
 echo "== tests"
 cd "$BUILD"

@@ -19,6 +19,9 @@ void util__set_verbose(int level)
 }
 
 static void vlog(const char *prefix, const char *fmt, va_list ap)
+	__printf(2, 0);
+
+static void vlog(const char *prefix, const char *fmt, va_list ap)
 {
 	char buf[1024];
 	int n;

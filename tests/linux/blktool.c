@@ -15,6 +15,10 @@
  *   blktool randread DEVICE COUNT [BS_KIB [SEED]]
  *       COUNT O_DIRECT preads of BS_KIB (default 4) KiB at random aligned
  *       offsets over the whole device; prints elapsed time and IOPS.
+ *   blktool time NAME BYTES COMMAND [ARG...]
+ *       Runs COMMAND, waits for it, prints its elapsed time and BYTES/time
+ *       as MB/s under NAME (busybox dd prints no timing); exits with the
+ *       command's status.
  *
  * Times are CLOCK_MONOTONIC in the guest.  Output lines start with
  * "BLKTOOL " followed by key=value pairs, for scripts to parse.
@@ -30,6 +34,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -221,11 +226,43 @@ static int cmd_randread(const char *dev, uint64_t count, uint64_t bs_kib, uint64
 	return 0;
 }
 
+static int cmd_time(const char *name, uint64_t bytes, char **argv)
+{
+	double t0 = now_s(), t1;
+	int status;
+	pid_t pid = fork();
+
+	if (pid < 0) {
+		perror("blktool: fork");
+		return 1;
+	}
+	if (pid == 0) {
+		execvp(argv[0], argv);
+		fprintf(stderr, "blktool: exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	while (waitpid(pid, &status, 0) < 0) {
+		if (errno != EINTR) {
+			perror("blktool: waitpid");
+			return 1;
+		}
+	}
+	t1 = now_s();
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		fprintf(stderr, "blktool: %s failed (status 0x%x)\n", argv[0], (unsigned)status);
+		return 1;
+	}
+	printf("BLKTOOL %s bytes=%" PRIu64 " elapsed_s=%.3f MBps=%.2f\n", name, bytes, t1 - t0,
+	       t1 > t0 ? (double)bytes / 1e6 / (t1 - t0) : 0.0);
+	return 0;
+}
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: blktool pattern BYTES SEED\n"
 			"       blktool seqread DEVICE MIB [BS_KIB]\n"
-			"       blktool randread DEVICE COUNT [BS_KIB [SEED]]\n");
+			"       blktool randread DEVICE COUNT [BS_KIB [SEED]]\n"
+			"       blktool time NAME BYTES COMMAND [ARG...]\n");
 	exit(1);
 }
 
@@ -240,6 +277,8 @@ int main(int argc, char **argv)
 		return cmd_randread(argv[2], parse_u64("count", argv[3]),
 				    argc > 4 ? parse_u64("block size", argv[4]) : 4,
 				    argc > 5 ? parse_u64("seed", argv[5]) : 1);
+	if (argc >= 5 && !strcmp(argv[1], "time"))
+		return cmd_time(argv[2], parse_u64("byte count", argv[3]), argv + 4);
 	usage();
 	return 1;
 }
