@@ -7,6 +7,7 @@
 #include "cpuid.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 
@@ -70,35 +71,76 @@ static bool cpuid_filter(struct kvm_cpuid_entry2 *e)
 	}
 }
 
+/*
+ * struct kvm_cpuid2 ends in a flexible array, so it travels in a heap
+ * buffer sized for our fixed maximum rather than inside another struct.
+ */
+static struct kvm_cpuid2 *cpuid_alloc(void)
+{
+	struct kvm_cpuid2 *c;
+
+	c = calloc(1, sizeof(*c) +
+			      CPUID_MAX_ENTRIES * sizeof(struct kvm_cpuid_entry2));
+	if (c)
+		c->nent = CPUID_MAX_ENTRIES;
+	return c;
+}
+
+int cpuid__supported(int kvm_fd, struct cpuid_policy *pol)
+{
+	struct kvm_cpuid2 *c = cpuid_alloc();
+	int ret = 0;
+
+	if (!c)
+		return -ENOMEM;
+	if (ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, c) < 0) {
+		ret = -errno;
+		pr_err("KVM_GET_SUPPORTED_CPUID: %s", strerror(errno));
+	} else {
+		pol->nent = MIN(c->nent, (u32)CPUID_MAX_ENTRIES);
+		memcpy(pol->entries, c->entries,
+		       pol->nent * sizeof(struct kvm_cpuid_entry2));
+	}
+	free(c);
+	return ret;
+}
+
 int cpuid__build(int kvm_fd, struct cpuid_policy *pol)
 {
 	struct cpuid_policy host;
 	unsigned int i, n = 0;
+	int ret;
 
-	memset(&host, 0, sizeof(host));
-	host.hdr.nent = CPUID_MAX_ENTRIES;
-	if (ioctl(kvm_fd, KVM_GET_SUPPORTED_CPUID, &host.hdr) < 0) {
-		pr_err("KVM_GET_SUPPORTED_CPUID: %s", strerror(errno));
-		return -errno;
-	}
+	ret = cpuid__supported(kvm_fd, &host);
+	if (ret)
+		return ret;
 	memset(pol, 0, sizeof(*pol));
-	for (i = 0; i < host.hdr.nent; i++) {
+	for (i = 0; i < host.nent; i++) {
 		struct kvm_cpuid_entry2 e = host.entries[i];
 
 		if (cpuid_filter(&e))
 			pol->entries[n++] = e;
 	}
-	pol->hdr.nent = n;
+	pol->nent = n;
 	return 0;
 }
 
 int cpuid__apply(int vcpu_fd, const struct cpuid_policy *pol)
 {
-	if (ioctl(vcpu_fd, KVM_SET_CPUID2, &pol->hdr) < 0) {
+	struct kvm_cpuid2 *c = cpuid_alloc();
+	int ret = 0;
+
+	if (!c)
+		return -ENOMEM;
+	c->nent = pol->nent;
+	memcpy(c->entries, pol->entries,
+	       pol->nent * sizeof(struct kvm_cpuid_entry2));
+	if (ioctl(vcpu_fd, KVM_SET_CPUID2, c) < 0) {
+		ret = -errno;
 		pr_err("KVM_SET_CPUID2: %s", strerror(errno));
-		return -errno;
 	}
-	return 0;
+	free(c);
+	return ret;
 }
 
 const struct kvm_cpuid_entry2 *cpuid__find(const struct cpuid_policy *pol,
@@ -106,7 +148,7 @@ const struct kvm_cpuid_entry2 *cpuid__find(const struct cpuid_policy *pol,
 {
 	unsigned int i;
 
-	for (i = 0; i < pol->hdr.nent; i++) {
+	for (i = 0; i < pol->nent; i++) {
 		const struct kvm_cpuid_entry2 *e = &pol->entries[i];
 
 		if (e->function == function &&

@@ -18,10 +18,12 @@
  * (probe.c): on the hosts described in ENVIRONMENT.md it does not.
  */
 struct cpuid_policy {
-	struct kvm_cpuid2 hdr;
+	u32 nent;
 	struct kvm_cpuid_entry2 entries[CPUID_MAX_ENTRIES];
 };
 
+/* Everything KVM supports (the unfiltered host view; probes use it). */
+int cpuid__supported(int kvm_fd, struct cpuid_policy *pol);
 int cpuid__build(int kvm_fd, struct cpuid_policy *pol);
 int cpuid__apply(int vcpu_fd, const struct cpuid_policy *pol);
 /* The policy's value for a leaf/subleaf, NULL if the policy omits it. */

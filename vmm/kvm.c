@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -190,4 +191,45 @@ void kvm__close(struct kvm *kvm)
 	kvm->run = NULL;
 	kvm->mem.host = NULL;
 	kvm->vcpu_fd = kvm->vm_fd = kvm->sys_fd = -1;
+}
+
+/* struct kvm_msrs ends in a flexible array: build it on the heap. */
+static int kvm_msrs(int vcpu_fd, unsigned long req, const u32 *index,
+		    u64 *value, unsigned int n, bool set)
+{
+	struct kvm_msrs *m;
+	unsigned int i;
+	int ret;
+
+	m = calloc(1, sizeof(*m) + n * sizeof(struct kvm_msr_entry));
+	if (!m)
+		return -ENOMEM;
+	m->nmsrs = n;
+	for (i = 0; i < n; i++) {
+		m->entries[i].index = index[i];
+		if (set)
+			m->entries[i].data = value[i];
+	}
+	ret = ioctl(vcpu_fd, req, m);
+	if (ret < 0)
+		ret = -errno;
+	else if ((unsigned int)ret != n)
+		ret = -EIO;
+	else
+		ret = 0;
+	for (i = 0; !ret && !set && i < n; i++)
+		value[i] = m->entries[i].data;
+	free(m);
+	return ret;
+}
+
+int kvm__get_msrs(int vcpu_fd, const u32 *index, u64 *value, unsigned int n)
+{
+	return kvm_msrs(vcpu_fd, KVM_GET_MSRS, index, value, n, false);
+}
+
+int kvm__set_msrs(int vcpu_fd, const u32 *index, const u64 *value,
+		  unsigned int n)
+{
+	return kvm_msrs(vcpu_fd, KVM_SET_MSRS, index, (u64 *)value, n, true);
 }

@@ -32,6 +32,13 @@ int kvm__open(struct kvm *kvm);
 /* Create the VM, its RAM (mem_size bytes from guest-physical 0) and vCPU 0. */
 int kvm__create_vm(struct kvm *kvm, u64 mem_size);
 void kvm__close(struct kvm *kvm);
+/*
+ * Read or write n model-specific registers of a vCPU (KVM_GET/SET_MSRS).
+ * Returns 0, or -EIO when KVM handled fewer than n, or -errno.
+ */
+int kvm__get_msrs(int vcpu_fd, const u32 *index, u64 *value, unsigned int n);
+int kvm__set_msrs(int vcpu_fd, const u32 *index, const u64 *value,
+		  unsigned int n);
 /* Check a --mem value; prints the reason when it is refused. */
 int kvm__check_mem_size(u64 mem_size);
 

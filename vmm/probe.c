@@ -35,11 +35,9 @@ static int probe_set_host_cpuid(struct probe_vm *p)
 {
 	struct cpuid_policy all;
 
-	memset(&all, 0, sizeof(all));
-	all.hdr.nent = CPUID_MAX_ENTRIES;
-	if (ioctl(p->kvm.sys_fd, KVM_GET_SUPPORTED_CPUID, &all.hdr) < 0)
-		return -errno;
-	return ioctl(p->kvm.vcpu_fd, KVM_SET_CPUID2, &all.hdr) < 0 ? -errno : 0;
+	int ret = cpuid__supported(p->kvm.sys_fd, &all);
+
+	return ret ? ret : cpuid__apply(p->kvm.vcpu_fd, &all);
 }
 
 static int probe_vm_create(struct probe_vm *p, const u8 *code, size_t len,
@@ -249,20 +247,14 @@ static void probe_user_pages(struct probe_vm *p)
 
 static int probe_set_msrs(struct probe_vm *p)
 {
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry e[3];
-	} m;
+	static const u32 index[] = { MSR_STAR, MSR_LSTAR, MSR_SFMASK };
+	const u64 value[] = {
+		(0x23ULL << 48) | ((u64)BOOT_CS << 32),
+		PROBE_KERNEL_ENTRY,
+		0x200, /* IF, as Linux does */
+	};
 
-	memset(&m, 0, sizeof(m));
-	m.hdr.nmsrs = 3;
-	m.e[0].index = MSR_STAR;
-	m.e[0].data = (0x23ULL << 48) | ((u64)BOOT_CS << 32);
-	m.e[1].index = MSR_LSTAR;
-	m.e[1].data = PROBE_KERNEL_ENTRY;
-	m.e[2].index = MSR_SFMASK;
-	m.e[2].data = 0x200; /* IF, as Linux does */
-	return ioctl(p->kvm.vcpu_fd, KVM_SET_MSRS, &m) == 3 ? 0 : -1;
+	return kvm__set_msrs(p->kvm.vcpu_fd, index, value, ARRAY_SIZE(index));
 }
 
 /* Start the vCPU at CPL 3 on the probe code. */

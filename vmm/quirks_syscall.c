@@ -17,16 +17,7 @@
 
 static int quirks_set_msr(const struct kvm *kvm, u32 index, u64 value)
 {
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry e;
-	} m;
-
-	memset(&m, 0, sizeof(m));
-	m.hdr.nmsrs = 1;
-	m.e.index = index;
-	m.e.data = value;
-	return ioctl(kvm->vcpu_fd, KVM_SET_MSRS, &m) == 1 ? 0 : -1;
+	return kvm__set_msrs(kvm->vcpu_fd, &index, &value, 1);
 }
 
 /* Guest RDMSR/WRMSR of IA32_FMASK exit to us; everything else stays in KVM. */
@@ -104,26 +95,20 @@ static void quirks_flat_segment(struct kvm_segment *s, u16 sel, bool code)
 static bool quirks_at_half_syscall(const struct kvm *kvm, struct kvm_sregs *s,
 				   struct kvm_regs *r, u64 *star)
 {
-	struct {
-		struct kvm_msrs hdr;
-		struct kvm_msr_entry e[2];
-	} m;
+	static const u32 index[2] = { MSR_LSTAR, MSR_STAR };
 	struct kvm_vcpu_events ev;
+	u64 msr[2];
 
 	if (ioctl(kvm->vcpu_fd, KVM_GET_SREGS, s) < 0 || s->cs.dpl != 3)
 		return false;
-	memset(&m, 0, sizeof(m));
-	m.hdr.nmsrs = 2;
-	m.e[0].index = MSR_LSTAR;
-	m.e[1].index = MSR_STAR;
 	if (ioctl(kvm->vcpu_fd, KVM_GET_REGS, r) < 0 ||
-	    ioctl(kvm->vcpu_fd, KVM_GET_MSRS, &m) != 2 || r->rip != m.e[0].data)
+	    kvm__get_msrs(kvm->vcpu_fd, index, msr, 2) || r->rip != msr[0])
 		return false;
 	/* A user jump to LSTAR faults on the kernel page: not a SYSCALL. */
 	if (ioctl(kvm->vcpu_fd, KVM_GET_VCPU_EVENTS, &ev) < 0 ||
 	    ev.exception.pending || ev.exception.injected)
 		return false;
-	*star = m.e[1].data;
+	*star = msr[1];
 	return true;
 }
 
