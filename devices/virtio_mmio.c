@@ -40,36 +40,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#define REG_MAGIC		0x000
-#define REG_VERSION		0x004
-#define REG_DEVICE_ID		0x008
-#define REG_VENDOR_ID		0x00c
-#define REG_DEVICE_FEATURES	0x010
-#define REG_DEVICE_FEATURES_SEL	0x014
-#define REG_DRIVER_FEATURES	0x020
-#define REG_DRIVER_FEATURES_SEL	0x024
-#define REG_QUEUE_SEL		0x030
-#define REG_QUEUE_NUM_MAX	0x034
-#define REG_QUEUE_NUM		0x038
-#define REG_QUEUE_READY		0x044
-#define REG_QUEUE_NOTIFY	0x050
-#define REG_INTERRUPT_STATUS	0x060
-#define REG_INTERRUPT_ACK	0x064
-#define REG_STATUS		0x070
-#define REG_QUEUE_DESC_LOW	0x080
-#define REG_QUEUE_DESC_HIGH	0x084
-#define REG_QUEUE_DRIVER_LOW	0x090
-#define REG_QUEUE_DRIVER_HIGH	0x094
-#define REG_QUEUE_DEVICE_LOW	0x0a0
-#define REG_QUEUE_DEVICE_HIGH	0x0a4
-#define REG_SHM_SEL		0x0ac
-#define REG_SHM_LEN_LOW		0x0b0
-#define REG_SHM_LEN_HIGH	0x0b4
-#define REG_SHM_BASE_LOW	0x0b8
-#define REG_SHM_BASE_HIGH	0x0bc
-#define REG_CONFIG_GENERATION	0x0fc
-#define REG_CONFIG		0x100
-
 #define MAGIC_VALUE		0x74726976	/* "virt" */
 #define MMIO_VERSION		2
 #define VENDOR_ID		0x004d564d	/* "MVM\0" */
@@ -252,7 +222,7 @@ static void mmio_write_queue(struct virtio_mmio *vm, u64 reg, u32 val)
 			 (unsigned long long)vm->base, vm->queue_sel);
 		return;
 	}
-	if (reg == REG_QUEUE_READY) {
+	if (reg == VIRTIO_MMIO_REG_QUEUE_READY) {
 		mmio_queue_ready(vm, vq, val);
 		return;
 	}
@@ -263,26 +233,26 @@ static void mmio_write_queue(struct virtio_mmio *vm, u64 reg, u32 val)
 		return;
 	}
 	switch (reg) {
-	case REG_QUEUE_NUM:
+	case VIRTIO_MMIO_REG_QUEUE_NUM:
 		/* Checked against QueueNumMax and validated at QueueReady. */
 		vq->size = val > 0xffff ? 0 : val;
 		break;
-	case REG_QUEUE_DESC_LOW:
+	case VIRTIO_MMIO_REG_QUEUE_DESC_LOW:
 		set_low(&vq->desc_gpa, val);
 		break;
-	case REG_QUEUE_DESC_HIGH:
+	case VIRTIO_MMIO_REG_QUEUE_DESC_HIGH:
 		set_high(&vq->desc_gpa, val);
 		break;
-	case REG_QUEUE_DRIVER_LOW:
+	case VIRTIO_MMIO_REG_QUEUE_DRIVER_LOW:
 		set_low(&vq->avail_gpa, val);
 		break;
-	case REG_QUEUE_DRIVER_HIGH:
+	case VIRTIO_MMIO_REG_QUEUE_DRIVER_HIGH:
 		set_high(&vq->avail_gpa, val);
 		break;
-	case REG_QUEUE_DEVICE_LOW:
+	case VIRTIO_MMIO_REG_QUEUE_DEVICE_LOW:
 		set_low(&vq->used_gpa, val);
 		break;
-	case REG_QUEUE_DEVICE_HIGH:
+	case VIRTIO_MMIO_REG_QUEUE_DEVICE_HIGH:
 		set_high(&vq->used_gpa, val);
 		break;
 	}
@@ -291,13 +261,13 @@ static void mmio_write_queue(struct virtio_mmio *vm, u64 reg, u32 val)
 static void mmio_write(struct virtio_mmio *vm, u64 reg, u32 val)
 {
 	switch (reg) {
-	case REG_DEVICE_FEATURES_SEL:
+	case VIRTIO_MMIO_REG_DEVICE_FEATURES_SEL:
 		vm->device_features_sel = val;
 		break;
-	case REG_DRIVER_FEATURES_SEL:
+	case VIRTIO_MMIO_REG_DRIVER_FEATURES_SEL:
 		vm->driver_features_sel = val;
 		break;
-	case REG_DRIVER_FEATURES:
+	case VIRTIO_MMIO_REG_DRIVER_FEATURES:
 		/* Features are frozen once accepted (3.1.1). */
 		if (vm->status & VIRTIO_STATUS_FEATURES_OK) {
 			pr_debug("virtio-mmio@0x%llx: DriverFeatures after FEATURES_OK ignored",
@@ -308,33 +278,33 @@ static void mmio_write(struct virtio_mmio *vm, u64 reg, u32 val)
 			set_high(&vm->driver_features, val);
 		}
 		break;
-	case REG_QUEUE_SEL:
+	case VIRTIO_MMIO_REG_QUEUE_SEL:
 		vm->queue_sel = val;
 		break;
-	case REG_QUEUE_NUM:
-	case REG_QUEUE_READY:
-	case REG_QUEUE_DESC_LOW:
-	case REG_QUEUE_DESC_HIGH:
-	case REG_QUEUE_DRIVER_LOW:
-	case REG_QUEUE_DRIVER_HIGH:
-	case REG_QUEUE_DEVICE_LOW:
-	case REG_QUEUE_DEVICE_HIGH:
+	case VIRTIO_MMIO_REG_QUEUE_NUM:
+	case VIRTIO_MMIO_REG_QUEUE_READY:
+	case VIRTIO_MMIO_REG_QUEUE_DESC_LOW:
+	case VIRTIO_MMIO_REG_QUEUE_DESC_HIGH:
+	case VIRTIO_MMIO_REG_QUEUE_DRIVER_LOW:
+	case VIRTIO_MMIO_REG_QUEUE_DRIVER_HIGH:
+	case VIRTIO_MMIO_REG_QUEUE_DEVICE_LOW:
+	case VIRTIO_MMIO_REG_QUEUE_DEVICE_HIGH:
 		mmio_write_queue(vm, reg, val);
 		break;
-	case REG_QUEUE_NOTIFY:
+	case VIRTIO_MMIO_REG_QUEUE_NOTIFY:
 		/* Without NOTIFICATION_DATA the value is the queue index. */
 		if (val < vm->nqueues && vm->vqs[val].ready &&
 		    virtio_mmio__live(vm) && vm->ops->notify)
 			vm->ops->notify(vm->dev, val);
 		break;
-	case REG_INTERRUPT_ACK:
+	case VIRTIO_MMIO_REG_INTERRUPT_ACK:
 		vm->interrupt_status &= ~val;
 		mmio_update_irq(vm);
 		break;
-	case REG_STATUS:
+	case VIRTIO_MMIO_REG_STATUS:
 		mmio_write_status(vm, val);
 		break;
-	case REG_SHM_SEL:
+	case VIRTIO_MMIO_REG_SHM_SEL:
 		break;	/* no shared memory regions: every id is unused */
 	default:
 		pr_debug("virtio-mmio@0x%llx: write 0x%x to read-only or unknown register 0x%03llx",
@@ -350,35 +320,35 @@ static u32 mmio_read(struct virtio_mmio *vm, u64 reg)
 	u64 features = mmio_offered(vm);
 
 	switch (reg) {
-	case REG_MAGIC:
+	case VIRTIO_MMIO_REG_MAGIC:
 		return MAGIC_VALUE;
-	case REG_VERSION:
+	case VIRTIO_MMIO_REG_VERSION:
 		return MMIO_VERSION;
-	case REG_DEVICE_ID:
+	case VIRTIO_MMIO_REG_DEVICE_ID:
 		return vm->ops->device_id;
-	case REG_VENDOR_ID:
+	case VIRTIO_MMIO_REG_VENDOR_ID:
 		return VENDOR_ID;
-	case REG_DEVICE_FEATURES:
+	case VIRTIO_MMIO_REG_DEVICE_FEATURES:
 		if (vm->device_features_sel == 0)
 			return (u32)features;
 		if (vm->device_features_sel == 1)
 			return (u32)(features >> 32);
 		return 0;
-	case REG_QUEUE_NUM_MAX:
+	case VIRTIO_MMIO_REG_QUEUE_NUM_MAX:
 		return vq ? vm->queue_max : 0;
-	case REG_QUEUE_READY:
+	case VIRTIO_MMIO_REG_QUEUE_READY:
 		return vq ? vq->ready : 0;
-	case REG_INTERRUPT_STATUS:
+	case VIRTIO_MMIO_REG_INTERRUPT_STATUS:
 		return vm->interrupt_status;
-	case REG_STATUS:
+	case VIRTIO_MMIO_REG_STATUS:
 		return vm->status;
-	case REG_SHM_LEN_LOW:
-	case REG_SHM_LEN_HIGH:
-	case REG_SHM_BASE_LOW:
-	case REG_SHM_BASE_HIGH:
+	case VIRTIO_MMIO_REG_SHM_LEN_LOW:
+	case VIRTIO_MMIO_REG_SHM_LEN_HIGH:
+	case VIRTIO_MMIO_REG_SHM_BASE_LOW:
+	case VIRTIO_MMIO_REG_SHM_BASE_HIGH:
 		/* 4.2.2: a non-existent region has length (and base) ~0. */
 		return 0xffffffff;
-	case REG_CONFIG_GENERATION:
+	case VIRTIO_MMIO_REG_CONFIG_GENERATION:
 		return vm->config_generation;
 	default:
 		pr_debug("virtio-mmio@0x%llx: read of write-only or unknown register 0x%03llx",
@@ -419,8 +389,8 @@ static int virtio_mmio_io(void *opaque, u64 offset, u8 *data, u32 len,
 	struct virtio_mmio *vm = opaque;
 	u32 val;
 
-	if (offset >= REG_CONFIG) {
-		mmio_config(vm, offset - REG_CONFIG, data, len, is_write);
+	if (offset >= VIRTIO_MMIO_REG_CONFIG) {
+		mmio_config(vm, offset - VIRTIO_MMIO_REG_CONFIG, data, len, is_write);
 		return 0;
 	}
 	if (len != 4 || (offset & 3)) {

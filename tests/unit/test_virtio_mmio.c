@@ -12,32 +12,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define REG_MAGIC		0x000
-#define REG_VERSION		0x004
-#define REG_DEVICE_ID		0x008
-#define REG_VENDOR_ID		0x00c
-#define REG_DEVICE_FEATURES	0x010
-#define REG_DEVICE_FEATURES_SEL	0x014
-#define REG_DRIVER_FEATURES	0x020
-#define REG_DRIVER_FEATURES_SEL	0x024
-#define REG_QUEUE_SEL		0x030
-#define REG_QUEUE_NUM_MAX	0x034
-#define REG_QUEUE_NUM		0x038
-#define REG_QUEUE_READY		0x044
-#define REG_QUEUE_NOTIFY	0x050
-#define REG_INTERRUPT_STATUS	0x060
-#define REG_INTERRUPT_ACK	0x064
-#define REG_STATUS		0x070
-#define REG_QUEUE_DESC_LOW	0x080
-#define REG_QUEUE_DESC_HIGH	0x084
-#define REG_QUEUE_DRIVER_LOW	0x090
-#define REG_QUEUE_DRIVER_HIGH	0x094
-#define REG_QUEUE_DEVICE_LOW	0x0a0
-#define REG_QUEUE_DEVICE_HIGH	0x0a4
-#define REG_SHM_LEN_LOW		0x0b0
-#define REG_CONFIG_GENERATION	0x0fc
-#define REG_CONFIG		0x100
-
 #define BASE		(VIRTIO_MMIO_BASE + 2 * VIRTIO_MMIO_SLOT)
 #define IRQ		6
 #define RAM_SIZE	(256 * KiB)
@@ -153,35 +127,35 @@ static u64 device_features(void)
 {
 	u64 f;
 
-	writel(REG_DEVICE_FEATURES_SEL, 1);
-	f = (u64)readl(REG_DEVICE_FEATURES) << 32;
-	writel(REG_DEVICE_FEATURES_SEL, 0);
-	return f | readl(REG_DEVICE_FEATURES);
+	writel(VIRTIO_MMIO_REG_DEVICE_FEATURES_SEL, 1);
+	f = (u64)readl(VIRTIO_MMIO_REG_DEVICE_FEATURES) << 32;
+	writel(VIRTIO_MMIO_REG_DEVICE_FEATURES_SEL, 0);
+	return f | readl(VIRTIO_MMIO_REG_DEVICE_FEATURES);
 }
 
 static void driver_features(u64 f)
 {
-	writel(REG_DRIVER_FEATURES_SEL, 1);
-	writel(REG_DRIVER_FEATURES, f >> 32);
-	writel(REG_DRIVER_FEATURES_SEL, 0);
-	writel(REG_DRIVER_FEATURES, (u32)f);
+	writel(VIRTIO_MMIO_REG_DRIVER_FEATURES_SEL, 1);
+	writel(VIRTIO_MMIO_REG_DRIVER_FEATURES, f >> 32);
+	writel(VIRTIO_MMIO_REG_DRIVER_FEATURES_SEL, 0);
+	writel(VIRTIO_MMIO_REG_DRIVER_FEATURES, (u32)f);
 }
 
 static void add_status(u32 bit)
 {
-	writel(REG_STATUS, readl(REG_STATUS) | bit);
+	writel(VIRTIO_MMIO_REG_STATUS, readl(VIRTIO_MMIO_REG_STATUS) | bit);
 }
 
 /* Reset, ACKNOWLEDGE, DRIVER, negotiate f; returns the Status read back. */
 static u32 negotiate(u64 f)
 {
-	writel(REG_STATUS, 0);
-	CHECK_EQ(readl(REG_STATUS), 0);
+	writel(VIRTIO_MMIO_REG_STATUS, 0);
+	CHECK_EQ(readl(VIRTIO_MMIO_REG_STATUS), 0);
 	add_status(VIRTIO_STATUS_ACKNOWLEDGE);
 	add_status(VIRTIO_STATUS_DRIVER);
 	driver_features(f);
 	add_status(VIRTIO_STATUS_FEATURES_OK);
-	return readl(REG_STATUS);
+	return readl(VIRTIO_MMIO_REG_STATUS);
 }
 
 /* Rings of queue q at 0x1000 + q * 0x4000 (desc), +0x1000, +0x2000. */
@@ -193,17 +167,17 @@ static u64 ring_gpa(unsigned int q, unsigned int area)
 /* vm_setup_vq() of Linux. */
 static void setup_queue(unsigned int q, u32 num)
 {
-	writel(REG_QUEUE_SEL, q);
-	CHECK_EQ(readl(REG_QUEUE_READY), 0);
-	CHECK_EQ(readl(REG_QUEUE_NUM_MAX), QMAX);
-	writel(REG_QUEUE_NUM, num);
-	writel(REG_QUEUE_DESC_LOW, (u32)ring_gpa(q, 0));
-	writel(REG_QUEUE_DESC_HIGH, ring_gpa(q, 0) >> 32);
-	writel(REG_QUEUE_DRIVER_LOW, (u32)ring_gpa(q, 1));
-	writel(REG_QUEUE_DRIVER_HIGH, ring_gpa(q, 1) >> 32);
-	writel(REG_QUEUE_DEVICE_LOW, (u32)ring_gpa(q, 2));
-	writel(REG_QUEUE_DEVICE_HIGH, ring_gpa(q, 2) >> 32);
-	writel(REG_QUEUE_READY, 1);
+	writel(VIRTIO_MMIO_REG_QUEUE_SEL, q);
+	CHECK_EQ(readl(VIRTIO_MMIO_REG_QUEUE_READY), 0);
+	CHECK_EQ(readl(VIRTIO_MMIO_REG_QUEUE_NUM_MAX), QMAX);
+	writel(VIRTIO_MMIO_REG_QUEUE_NUM, num);
+	writel(VIRTIO_MMIO_REG_QUEUE_DESC_LOW, (u32)ring_gpa(q, 0));
+	writel(VIRTIO_MMIO_REG_QUEUE_DESC_HIGH, ring_gpa(q, 0) >> 32);
+	writel(VIRTIO_MMIO_REG_QUEUE_DRIVER_LOW, (u32)ring_gpa(q, 1));
+	writel(VIRTIO_MMIO_REG_QUEUE_DRIVER_HIGH, ring_gpa(q, 1) >> 32);
+	writel(VIRTIO_MMIO_REG_QUEUE_DEVICE_LOW, (u32)ring_gpa(q, 2));
+	writel(VIRTIO_MMIO_REG_QUEUE_DEVICE_HIGH, ring_gpa(q, 2) >> 32);
+	writel(VIRTIO_MMIO_REG_QUEUE_READY, 1);
 }
 
 static const u64 linux_features = F(VIRTIO_F_VERSION_1) |
@@ -225,22 +199,22 @@ static void bring_up(void)
 static void test_identity(void)
 {
 	setup();
-	CHECK_EQ(readl(REG_MAGIC), 0x74726976);
-	CHECK_EQ(readl(REG_VERSION), 2);
-	CHECK_EQ(readl(REG_DEVICE_ID), 2);
-	CHECK_EQ(readl(REG_VENDOR_ID), 0x004d564d);
-	CHECK_EQ(readl(REG_STATUS), 0);
-	CHECK_EQ(readl(REG_INTERRUPT_STATUS), 0);
+	CHECK_EQ(readl(VIRTIO_MMIO_REG_MAGIC), 0x74726976);
+	CHECK_EQ(readl(VIRTIO_MMIO_REG_VERSION), 2);
+	CHECK_EQ(readl(VIRTIO_MMIO_REG_DEVICE_ID), 2);
+	CHECK_EQ(readl(VIRTIO_MMIO_REG_VENDOR_ID), 0x004d564d);
+	CHECK_EQ(readl(VIRTIO_MMIO_REG_STATUS), 0);
+	CHECK_EQ(readl(VIRTIO_MMIO_REG_INTERRUPT_STATUS), 0);
 	/* No shared memory regions: length reads as -1. */
-	CHECK_EQ(readl(REG_SHM_LEN_LOW), 0xffffffff);
+	CHECK_EQ(readl(VIRTIO_MMIO_REG_SHM_LEN_LOW), 0xffffffff);
 	/* Write-only registers read as 0. */
-	writel(REG_QUEUE_NUM, 8);
-	CHECK_EQ(readl(REG_QUEUE_NUM), 0);
+	writel(VIRTIO_MMIO_REG_QUEUE_NUM, 8);
+	CHECK_EQ(readl(VIRTIO_MMIO_REG_QUEUE_NUM), 0);
 	/* Read-only ones ignore writes. */
-	writel(REG_MAGIC, 0);
-	writel(REG_DEVICE_ID, 7);
-	CHECK_EQ(readl(REG_MAGIC), 0x74726976);
-	CHECK_EQ(readl(REG_DEVICE_ID), 2);
+	writel(VIRTIO_MMIO_REG_MAGIC, 0);
+	writel(VIRTIO_MMIO_REG_DEVICE_ID, 7);
+	CHECK_EQ(readl(VIRTIO_MMIO_REG_MAGIC), 0x74726976);
+	CHECK_EQ(readl(VIRTIO_MMIO_REG_DEVICE_ID), 2);
 }
 
 static void test_features(void)
@@ -251,8 +225,8 @@ static void test_features(void)
 	f = device_features();
 	CHECK_EQ(f, F(VIRTIO_F_VERSION_1) | F(VIRTIO_F_RING_INDIRECT_DESC) |
 		 F(VIRTIO_F_RING_EVENT_IDX) | F(DEV_FEATURE));
-	writel(REG_DEVICE_FEATURES_SEL, 2);
-	CHECK_EQ(readl(REG_DEVICE_FEATURES), 0);
+	writel(VIRTIO_MMIO_REG_DEVICE_FEATURES_SEL, 2);
+	CHECK_EQ(readl(VIRTIO_MMIO_REG_DEVICE_FEATURES), 0);
 
 	/* A subset with VERSION_1: accepted, both halves recorded. */
 	CHECK(negotiate(F(VIRTIO_F_VERSION_1) | F(DEV_FEATURE)) &
@@ -282,7 +256,7 @@ static void test_features(void)
 		 VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
 	/* And then DRIVER_OK is refused too. */
 	add_status(VIRTIO_STATUS_DRIVER_OK);
-	CHECK(!(readl(REG_STATUS) & VIRTIO_STATUS_DRIVER_OK));
+	CHECK(!(readl(VIRTIO_MMIO_REG_STATUS) & VIRTIO_STATUS_DRIVER_OK));
 	CHECK_EQ(stub.activated, 0);
 	CHECK(!virtio_mmio__live(&vm));
 }
@@ -293,8 +267,8 @@ static void test_status_machine(void)
 	bring_up();
 	CHECK_EQ(stub.activated, 1);
 	/* Clearing bits without a reset is ignored. */
-	writel(REG_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
-	CHECK_EQ(readl(REG_STATUS),
+	writel(VIRTIO_MMIO_REG_STATUS, VIRTIO_STATUS_ACKNOWLEDGE);
+	CHECK_EQ(readl(VIRTIO_MMIO_REG_STATUS),
 		 VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
 		 VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK);
 	/* Writing DRIVER_OK again does not activate twice. */
@@ -302,12 +276,12 @@ static void test_status_machine(void)
 	CHECK_EQ(stub.activated, 1);
 	/* NEEDS_RESET cannot be set by the driver. */
 	add_status(VIRTIO_STATUS_NEEDS_RESET);
-	CHECK(!(readl(REG_STATUS) & VIRTIO_STATUS_NEEDS_RESET));
+	CHECK(!(readl(VIRTIO_MMIO_REG_STATUS) & VIRTIO_STATUS_NEEDS_RESET));
 	/* FAILED stops the device. */
 	add_status(VIRTIO_STATUS_FAILED);
-	CHECK(readl(REG_STATUS) & VIRTIO_STATUS_FAILED);
+	CHECK(readl(VIRTIO_MMIO_REG_STATUS) & VIRTIO_STATUS_FAILED);
 	CHECK(!virtio_mmio__live(&vm));
-	writel(REG_QUEUE_NOTIFY, 0);
+	writel(VIRTIO_MMIO_REG_QUEUE_NOTIFY, 0);
 	CHECK_EQ(stub.notified[0], 0);
 }
 
@@ -319,34 +293,34 @@ static void test_queue_setup(void)
 	negotiate(linux_features);
 	setup_queue(1, 32);
 	CHECK(vq->ready);
-	CHECK_EQ(readl(REG_QUEUE_READY), 1);
+	CHECK_EQ(readl(VIRTIO_MMIO_REG_QUEUE_READY), 1);
 	CHECK_EQ(vq->size, 32);
 	CHECK_EQ(vq->desc_gpa, ring_gpa(1, 0));
 	CHECK_EQ(vq->avail_gpa, ring_gpa(1, 1));
 	CHECK_EQ(vq->used_gpa, ring_gpa(1, 2));
 	CHECK(vq->event_idx && vq->indirect);
 	/* A ready queue's configuration is frozen. */
-	writel(REG_QUEUE_NUM, 8);
-	writel(REG_QUEUE_DESC_LOW, 0x9000);
+	writel(VIRTIO_MMIO_REG_QUEUE_NUM, 8);
+	writel(VIRTIO_MMIO_REG_QUEUE_DESC_LOW, 0x9000);
 	CHECK_EQ(vq->size, 32);
 	CHECK_EQ(vq->desc_gpa, ring_gpa(1, 0));
 	/* Linux's vm_del_vq(): QueueReady=0 reads back 0. */
-	writel(REG_QUEUE_READY, 0);
-	CHECK_EQ(readl(REG_QUEUE_READY), 0);
+	writel(VIRTIO_MMIO_REG_QUEUE_READY, 0);
+	CHECK_EQ(readl(VIRTIO_MMIO_REG_QUEUE_READY), 0);
 	CHECK(!vq->ready);
-	writel(REG_QUEUE_DESC_HIGH, 1);
+	writel(VIRTIO_MMIO_REG_QUEUE_DESC_HIGH, 1);
 	CHECK_EQ(vq->desc_gpa, (1ULL << 32) | ring_gpa(1, 0));
 
 	/* Queues that do not exist. */
-	writel(REG_QUEUE_SEL, NQUEUES);
-	CHECK_EQ(readl(REG_QUEUE_NUM_MAX), 0);
-	CHECK_EQ(readl(REG_QUEUE_READY), 0);
-	writel(REG_QUEUE_READY, 1);
-	CHECK_EQ(readl(REG_QUEUE_READY), 0);
-	writel(REG_QUEUE_SEL, 0xffffffff);
-	writel(REG_QUEUE_NUM, 4);
-	CHECK_EQ(readl(REG_QUEUE_NUM_MAX), 0);
-	CHECK(!(readl(REG_STATUS) & VIRTIO_STATUS_NEEDS_RESET));
+	writel(VIRTIO_MMIO_REG_QUEUE_SEL, NQUEUES);
+	CHECK_EQ(readl(VIRTIO_MMIO_REG_QUEUE_NUM_MAX), 0);
+	CHECK_EQ(readl(VIRTIO_MMIO_REG_QUEUE_READY), 0);
+	writel(VIRTIO_MMIO_REG_QUEUE_READY, 1);
+	CHECK_EQ(readl(VIRTIO_MMIO_REG_QUEUE_READY), 0);
+	writel(VIRTIO_MMIO_REG_QUEUE_SEL, 0xffffffff);
+	writel(VIRTIO_MMIO_REG_QUEUE_NUM, 4);
+	CHECK_EQ(readl(VIRTIO_MMIO_REG_QUEUE_NUM_MAX), 0);
+	CHECK(!(readl(VIRTIO_MMIO_REG_STATUS) & VIRTIO_STATUS_NEEDS_RESET));
 }
 
 /* QueueReady with an impossible configuration: not ready, NEEDS_RESET. */
@@ -369,29 +343,29 @@ static void test_queue_invalid(void)
 
 		setup();
 		negotiate(linux_features);
-		writel(REG_QUEUE_SEL, 0);
-		writel(REG_QUEUE_NUM, bad[i].num);
-		writel(REG_QUEUE_DESC_LOW, (u32)bad[i].desc);
-		writel(REG_QUEUE_DESC_HIGH, bad[i].desc >> 32);
-		writel(REG_QUEUE_DRIVER_LOW, 0x2000);
-		writel(REG_QUEUE_DEVICE_LOW, 0x3000);
-		writel(REG_QUEUE_READY, 1);
-		CHECK_EQ(readl(REG_QUEUE_READY), 0);
-		CHECK(readl(REG_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
+		writel(VIRTIO_MMIO_REG_QUEUE_SEL, 0);
+		writel(VIRTIO_MMIO_REG_QUEUE_NUM, bad[i].num);
+		writel(VIRTIO_MMIO_REG_QUEUE_DESC_LOW, (u32)bad[i].desc);
+		writel(VIRTIO_MMIO_REG_QUEUE_DESC_HIGH, bad[i].desc >> 32);
+		writel(VIRTIO_MMIO_REG_QUEUE_DRIVER_LOW, 0x2000);
+		writel(VIRTIO_MMIO_REG_QUEUE_DEVICE_LOW, 0x3000);
+		writel(VIRTIO_MMIO_REG_QUEUE_READY, 1);
+		CHECK_EQ(readl(VIRTIO_MMIO_REG_QUEUE_READY), 0);
+		CHECK(readl(VIRTIO_MMIO_REG_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
 		/* Before DRIVER_OK: no config interrupt. */
-		CHECK_EQ(readl(REG_INTERRUPT_STATUS), 0);
+		CHECK_EQ(readl(VIRTIO_MMIO_REG_INTERRUPT_STATUS), 0);
 		if (check_failures != before)
 			fprintf(stderr, "  (case %u)\n", i);
 	}
 	/* QueueNum defaults to QueueNumMax if the driver never writes it. */
 	setup();
 	negotiate(linux_features);
-	writel(REG_QUEUE_SEL, 0);
-	writel(REG_QUEUE_DESC_LOW, 0x1000);
-	writel(REG_QUEUE_DRIVER_LOW, 0x2000);
-	writel(REG_QUEUE_DEVICE_LOW, 0x3000);
-	writel(REG_QUEUE_READY, 1);
-	CHECK_EQ(readl(REG_QUEUE_READY), 1);
+	writel(VIRTIO_MMIO_REG_QUEUE_SEL, 0);
+	writel(VIRTIO_MMIO_REG_QUEUE_DESC_LOW, 0x1000);
+	writel(VIRTIO_MMIO_REG_QUEUE_DRIVER_LOW, 0x2000);
+	writel(VIRTIO_MMIO_REG_QUEUE_DEVICE_LOW, 0x3000);
+	writel(VIRTIO_MMIO_REG_QUEUE_READY, 1);
+	CHECK_EQ(readl(VIRTIO_MMIO_REG_QUEUE_READY), 1);
 	CHECK_EQ(vm.vqs[0].size, QMAX);
 }
 
@@ -402,25 +376,25 @@ static void test_notify(void)
 	setup_queue(0, 16);
 	setup_queue(1, 16);
 	/* Not before DRIVER_OK. */
-	writel(REG_QUEUE_NOTIFY, 1);
+	writel(VIRTIO_MMIO_REG_QUEUE_NOTIFY, 1);
 	CHECK_EQ(stub.notified[1], 0);
 	add_status(VIRTIO_STATUS_DRIVER_OK);
-	writel(REG_QUEUE_NOTIFY, 1);
-	writel(REG_QUEUE_NOTIFY, 1);
-	writel(REG_QUEUE_NOTIFY, 0);
+	writel(VIRTIO_MMIO_REG_QUEUE_NOTIFY, 1);
+	writel(VIRTIO_MMIO_REG_QUEUE_NOTIFY, 1);
+	writel(VIRTIO_MMIO_REG_QUEUE_NOTIFY, 0);
 	CHECK_EQ(stub.notified[0], 1);
 	CHECK_EQ(stub.notified[1], 2);
 	/* Invalid index, or a queue that is not ready: ignored. */
-	writel(REG_QUEUE_NOTIFY, NQUEUES);
-	writel(REG_QUEUE_NOTIFY, 0xffffffff);
-	writel(REG_QUEUE_SEL, 0);
-	writel(REG_QUEUE_READY, 0);
-	writel(REG_QUEUE_NOTIFY, 0);
+	writel(VIRTIO_MMIO_REG_QUEUE_NOTIFY, NQUEUES);
+	writel(VIRTIO_MMIO_REG_QUEUE_NOTIFY, 0xffffffff);
+	writel(VIRTIO_MMIO_REG_QUEUE_SEL, 0);
+	writel(VIRTIO_MMIO_REG_QUEUE_READY, 0);
+	writel(VIRTIO_MMIO_REG_QUEUE_NOTIFY, 0);
 	CHECK_EQ(stub.notified[0], 1);
 	CHECK_EQ(stub.notified[1], 2);
 	/* Nor once the device needs a reset. */
 	virtio_mmio__set_needs_reset(&vm);
-	writel(REG_QUEUE_NOTIFY, 1);
+	writel(VIRTIO_MMIO_REG_QUEUE_NOTIFY, 1);
 	CHECK_EQ(stub.notified[1], 2);
 }
 
@@ -439,39 +413,39 @@ static void test_interrupts(void)
 	/* A used buffer, event_idx on: the first one always interrupts. */
 	CHECK_EQ(virtq__push(vq, &mem, 0, 0), 0);
 	virtio_mmio__signal_used(&vm, 0);
-	CHECK_EQ(readl(REG_INTERRUPT_STATUS), VIRTIO_MMIO_INT_VRING);
+	CHECK_EQ(readl(VIRTIO_MMIO_REG_INTERRUPT_STATUS), VIRTIO_MMIO_INT_VRING);
 	CHECK_EQ(irq_level, 1);
-	writel(REG_INTERRUPT_ACK, VIRTIO_MMIO_INT_VRING);
-	CHECK_EQ(readl(REG_INTERRUPT_STATUS), 0);
+	writel(VIRTIO_MMIO_REG_INTERRUPT_ACK, VIRTIO_MMIO_INT_VRING);
+	CHECK_EQ(readl(VIRTIO_MMIO_REG_INTERRUPT_STATUS), 0);
 	CHECK_EQ(irq_level, 0);
 
 	/* used_event says "not yet": no interrupt. */
 	put16(ring_gpa(0, 1) + 4 + 2 * 16, 5);
 	CHECK_EQ(virtq__push(vq, &mem, 1, 0), 0);
 	virtio_mmio__signal_used(&vm, 0);
-	CHECK_EQ(readl(REG_INTERRUPT_STATUS), 0);
+	CHECK_EQ(readl(VIRTIO_MMIO_REG_INTERRUPT_STATUS), 0);
 	CHECK_EQ(irq_level, 0);
 
 	/* Config change: generation bumps, INT_CONFIG. */
-	CHECK_EQ(readl(REG_CONFIG_GENERATION), 0);
+	CHECK_EQ(readl(VIRTIO_MMIO_REG_CONFIG_GENERATION), 0);
 	virtio_mmio__signal_config(&vm);
-	CHECK_EQ(readl(REG_CONFIG_GENERATION), 1);
-	CHECK_EQ(readl(REG_INTERRUPT_STATUS), VIRTIO_MMIO_INT_CONFIG);
+	CHECK_EQ(readl(VIRTIO_MMIO_REG_CONFIG_GENERATION), 1);
+	CHECK_EQ(readl(VIRTIO_MMIO_REG_INTERRUPT_STATUS), VIRTIO_MMIO_INT_CONFIG);
 	CHECK_EQ(irq_level, 1);
 	/* Both pending: acking one keeps the line up. */
 	put16(ring_gpa(0, 1) + 4 + 2 * 16, 2);
 	CHECK_EQ(virtq__push(vq, &mem, 2, 0), 0);
 	virtio_mmio__signal_used(&vm, 0);
-	CHECK_EQ(readl(REG_INTERRUPT_STATUS),
+	CHECK_EQ(readl(VIRTIO_MMIO_REG_INTERRUPT_STATUS),
 		 VIRTIO_MMIO_INT_VRING | VIRTIO_MMIO_INT_CONFIG);
-	writel(REG_INTERRUPT_ACK, VIRTIO_MMIO_INT_CONFIG);
+	writel(VIRTIO_MMIO_REG_INTERRUPT_ACK, VIRTIO_MMIO_INT_CONFIG);
 	CHECK_EQ(irq_level, 1);
-	writel(REG_INTERRUPT_ACK, VIRTIO_MMIO_INT_VRING);
+	writel(VIRTIO_MMIO_REG_INTERRUPT_ACK, VIRTIO_MMIO_INT_VRING);
 	CHECK_EQ(irq_level, 0);
 
 	/* Invalid queue index: nothing. */
 	virtio_mmio__signal_used(&vm, NQUEUES);
-	CHECK_EQ(readl(REG_INTERRUPT_STATUS), 0);
+	CHECK_EQ(readl(VIRTIO_MMIO_REG_INTERRUPT_STATUS), 0);
 
 	/* Without event_idx, NO_INTERRUPT silences used interrupts. */
 	setup();
@@ -481,17 +455,17 @@ static void test_interrupts(void)
 	put16(ring_gpa(0, 1), VIRTQ_AVAIL_F_NO_INTERRUPT);
 	CHECK_EQ(virtq__push(vq, &mem, 0, 0), 0);
 	virtio_mmio__signal_used(&vm, 0);
-	CHECK_EQ(readl(REG_INTERRUPT_STATUS), 0);
+	CHECK_EQ(readl(VIRTIO_MMIO_REG_INTERRUPT_STATUS), 0);
 	put16(ring_gpa(0, 1), 0);
 	virtio_mmio__signal_used(&vm, 0);
-	CHECK_EQ(readl(REG_INTERRUPT_STATUS), VIRTIO_MMIO_INT_VRING);
+	CHECK_EQ(readl(VIRTIO_MMIO_REG_INTERRUPT_STATUS), VIRTIO_MMIO_INT_VRING);
 
 	/* Before DRIVER_OK, config changes only bump the generation. */
 	setup();
 	negotiate(linux_features);
 	virtio_mmio__signal_config(&vm);
-	CHECK_EQ(readl(REG_CONFIG_GENERATION), 1);
-	CHECK_EQ(readl(REG_INTERRUPT_STATUS), 0);
+	CHECK_EQ(readl(VIRTIO_MMIO_REG_CONFIG_GENERATION), 1);
+	CHECK_EQ(readl(VIRTIO_MMIO_REG_INTERRUPT_STATUS), 0);
 	CHECK(irq_level != 1);
 }
 
@@ -500,21 +474,21 @@ static void test_needs_reset(void)
 	setup();
 	bring_up();
 	virtio_mmio__set_needs_reset(&vm);
-	CHECK(readl(REG_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
-	CHECK_EQ(readl(REG_INTERRUPT_STATUS), VIRTIO_MMIO_INT_CONFIG);
+	CHECK(readl(VIRTIO_MMIO_REG_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
+	CHECK_EQ(readl(VIRTIO_MMIO_REG_INTERRUPT_STATUS), VIRTIO_MMIO_INT_CONFIG);
 	CHECK_EQ(irq_level, 1);
 	CHECK(!virtio_mmio__live(&vm));
 	/* The driver writing its bits back keeps NEEDS_RESET. */
-	writel(REG_INTERRUPT_ACK, VIRTIO_MMIO_INT_CONFIG);
+	writel(VIRTIO_MMIO_REG_INTERRUPT_ACK, VIRTIO_MMIO_INT_CONFIG);
 	add_status(0);
-	CHECK(readl(REG_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
+	CHECK(readl(VIRTIO_MMIO_REG_STATUS) & VIRTIO_STATUS_NEEDS_RESET);
 	/* Used buffers are not signalled any more. */
 	CHECK_EQ(virtq__push(&vm.vqs[0], &mem, 0, 0), 0);
 	virtio_mmio__signal_used(&vm, 0);
-	CHECK_EQ(readl(REG_INTERRUPT_STATUS), 0);
+	CHECK_EQ(readl(VIRTIO_MMIO_REG_INTERRUPT_STATUS), 0);
 	/* Reset clears it. */
-	writel(REG_STATUS, 0);
-	CHECK_EQ(readl(REG_STATUS), 0);
+	writel(VIRTIO_MMIO_REG_STATUS, 0);
+	CHECK_EQ(readl(VIRTIO_MMIO_REG_STATUS), 0);
 	bring_up();
 	CHECK(virtio_mmio__live(&vm));
 }
@@ -526,15 +500,15 @@ static void test_reset(void)
 	vm.vqs[0].last_avail = 5;
 	vm.vqs[0].used_idx = 5;
 	virtio_mmio__signal_config(&vm);
-	writel(REG_QUEUE_SEL, 1);
-	writel(REG_DEVICE_FEATURES_SEL, 1);
+	writel(VIRTIO_MMIO_REG_QUEUE_SEL, 1);
+	writel(VIRTIO_MMIO_REG_DEVICE_FEATURES_SEL, 1);
 	CHECK_EQ(irq_level, 1);
 
 	stub.resets = 0;
-	writel(REG_STATUS, 0);
+	writel(VIRTIO_MMIO_REG_STATUS, 0);
 	CHECK_EQ(stub.resets, 1);
-	CHECK_EQ(readl(REG_STATUS), 0);
-	CHECK_EQ(readl(REG_INTERRUPT_STATUS), 0);
+	CHECK_EQ(readl(VIRTIO_MMIO_REG_STATUS), 0);
+	CHECK_EQ(readl(VIRTIO_MMIO_REG_INTERRUPT_STATUS), 0);
 	CHECK_EQ(irq_level, 0);
 	CHECK_EQ(vm.negotiated, 0);
 	CHECK_EQ(vm.driver_features, 0);
@@ -542,13 +516,13 @@ static void test_reset(void)
 	CHECK(!virtio_mmio__live(&vm));
 	/* The selectors are back at 0. */
 	CHECK_EQ(vm.device_features_sel, 0);
-	CHECK_EQ(readl(REG_DEVICE_FEATURES), (u32)linux_features);
+	CHECK_EQ(readl(VIRTIO_MMIO_REG_DEVICE_FEATURES), (u32)linux_features);
 	CHECK_EQ(vm.queue_sel, 0);
 	for (unsigned int q = 0; q < NQUEUES; q++) {
 		struct virtq *vq = &vm.vqs[q];
 
-		writel(REG_QUEUE_SEL, q);
-		CHECK_EQ(readl(REG_QUEUE_READY), 0);
+		writel(VIRTIO_MMIO_REG_QUEUE_SEL, q);
+		CHECK_EQ(readl(VIRTIO_MMIO_REG_QUEUE_READY), 0);
 		CHECK(!vq->ready);
 		CHECK_EQ(vq->last_avail, 0);
 		CHECK_EQ(vq->used_idx, 0);
@@ -556,7 +530,7 @@ static void test_reset(void)
 		CHECK(!vq->event_idx && !vq->indirect);
 	}
 	/* The config space did not change: neither does the generation. */
-	CHECK_EQ(readl(REG_CONFIG_GENERATION), 1);
+	CHECK_EQ(readl(VIRTIO_MMIO_REG_CONFIG_GENERATION), 1);
 	/* And the device comes up again, activated once more. */
 	bring_up();
 	CHECK_EQ(stub.activated, 2);
@@ -570,39 +544,39 @@ static void test_config_space(void)
 	u8 v8 = 0;
 
 	setup();
-	CHECK_EQ(bus__access(&bus, BUS_MMIO, BASE + REG_CONFIG + 3, &v8, 1,
+	CHECK_EQ(bus__access(&bus, BUS_MMIO, BASE + VIRTIO_MMIO_REG_CONFIG + 3, &v8, 1,
 			     false), 0);
 	CHECK_EQ(v8, 0x13);
-	CHECK_EQ(bus__access(&bus, BUS_MMIO, BASE + REG_CONFIG + 6,
+	CHECK_EQ(bus__access(&bus, BUS_MMIO, BASE + VIRTIO_MMIO_REG_CONFIG + 6,
 			     (u8 *)&v16, 2, false), 0);
 	CHECK_EQ(v16, 0x1716);
-	CHECK_EQ(readl(REG_CONFIG + 4), 0x17161514);
-	CHECK_EQ(bus__access(&bus, BUS_MMIO, BASE + REG_CONFIG + 16,
+	CHECK_EQ(readl(VIRTIO_MMIO_REG_CONFIG + 4), 0x17161514);
+	CHECK_EQ(bus__access(&bus, BUS_MMIO, BASE + VIRTIO_MMIO_REG_CONFIG + 16,
 			     (u8 *)&v64, 8, false), 0);
 	CHECK_EQ(v64, 0x2726252423222120ULL);
 	/* Unaligned is fine in config space. */
-	CHECK_EQ(bus__access(&bus, BUS_MMIO, BASE + REG_CONFIG + 1,
+	CHECK_EQ(bus__access(&bus, BUS_MMIO, BASE + VIRTIO_MMIO_REG_CONFIG + 1,
 			     (u8 *)&v32, 4, false), 0);
 	CHECK_EQ(v32, 0x14131211);
 
-	writel(REG_CONFIG + 8, 0xcafef00d);
+	writel(VIRTIO_MMIO_REG_CONFIG + 8, 0xcafef00d);
 	CHECK_EQ(stub.config_writes, 1);
-	CHECK_EQ(readl(REG_CONFIG + 8), 0xcafef00d);
+	CHECK_EQ(readl(VIRTIO_MMIO_REG_CONFIG + 8), 0xcafef00d);
 	v8 = 0x55;
-	CHECK_EQ(bus__access(&bus, BUS_MMIO, BASE + REG_CONFIG + 23, &v8, 1,
+	CHECK_EQ(bus__access(&bus, BUS_MMIO, BASE + VIRTIO_MMIO_REG_CONFIG + 23, &v8, 1,
 			     true), 0);
 	CHECK_EQ(stub.config[23], 0x55);
 
 	/* Past config_size: reads 0, writes never reach the device. */
 	v64 = ~0ULL;
-	CHECK_EQ(bus__access(&bus, BUS_MMIO, BASE + REG_CONFIG + 20,
+	CHECK_EQ(bus__access(&bus, BUS_MMIO, BASE + VIRTIO_MMIO_REG_CONFIG + 20,
 			     (u8 *)&v64, 8, false), 0);
 	CHECK_EQ(v64, 0);
-	CHECK_EQ(readl(REG_CONFIG + 24), 0);
+	CHECK_EQ(readl(VIRTIO_MMIO_REG_CONFIG + 24), 0);
 	CHECK_EQ(readl(0xffc), 0);
-	writel(REG_CONFIG + 24, 1);
-	writel(REG_CONFIG + 22, 1);	/* straddles the end */
-	CHECK_EQ(bus__access(&bus, BUS_MMIO, BASE + REG_CONFIG + 20,
+	writel(VIRTIO_MMIO_REG_CONFIG + 24, 1);
+	writel(VIRTIO_MMIO_REG_CONFIG + 22, 1);	/* straddles the end */
+	CHECK_EQ(bus__access(&bus, BUS_MMIO, BASE + VIRTIO_MMIO_REG_CONFIG + 20,
 			     (u8 *)&v64, 8, true), 0);
 	CHECK_EQ(stub.config_writes, 2);
 }
@@ -616,7 +590,7 @@ static void test_odd_accesses(void)
 	setup();
 	bring_up();
 	stub.resets = 0;
-	for (off = 0; off < REG_CONFIG; off++) {
+	for (off = 0; off < VIRTIO_MMIO_REG_CONFIG; off++) {
 		for (len = 1; len <= 8; len *= 2) {
 			if (len == 4 && !(off & 3))
 				continue;
@@ -632,7 +606,7 @@ static void test_odd_accesses(void)
 	}
 	CHECK(virtio_mmio__live(&vm));
 	CHECK_EQ(stub.resets, 0);
-	CHECK_EQ(readl(REG_MAGIC), 0x74726976);
+	CHECK_EQ(readl(VIRTIO_MMIO_REG_MAGIC), 0x74726976);
 	/* The last bytes of the slot. */
 	CHECK_EQ(bus__access(&bus, BUS_MMIO, BASE + VIRTIO_MMIO_SLOT - 1, buf,
 			     1, false), 0);
