@@ -145,7 +145,7 @@ fi
 [ "${#sides[@]}" -gt 0 ] || { echo "blk-bench: no side completed" >&2; exit 1; }
 
 val() { [ -s "$TMP/$1.$2" ] && grep . "$TMP/$1.$2" | median || echo n/a; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN{if (a+0 > 0 && b+0 > 0) printf "%.2f", a/b; else printf "n/a"}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN{if (a+0 > 0 && b+0 > 0) printf "%.3g", a/b; else printf "n/a"}'; }
 printf '\n%-40s %14s %14s %14s\n' "median" "microvm" "QEMU TCG" "microvm/QEMU"
 row() { # label metric
 	local m q
@@ -161,4 +161,26 @@ row "randread O_DIRECT 4K, IOPS (host clock)" h_rand_iops
 row "dd bs=1M buffered, MB/s (host clock)" h_dd_mbps
 row "host s to 'Run /init' (lower is better)" init_s
 row "host s, whole run (lower is better)" wall_s
-[ "$have_microvm" = 1 ] || echo "(no microvm column: $why_no_microvm)"
+[ "$have_microvm" = 1 ] || { echo "(no microvm column: $why_no_microvm)"; exit 0; }
+[ "${#sides[@]}" -eq 2 ] || exit 0
+
+# How much of the gap is the device path and how much is just the speed at
+# which each runs guest code: the throughput ratios divided by the ratio of
+# the two boot speeds (QEMU's time to /init over microvm's; the boot is
+# almost all guest CPU work).  ~1 means microvm's virtio-blk path costs the
+# guest what QEMU's does, relative to its CPU speed; <1 means it costs more.
+speed=$(ratio "$(val qemu init_s)" "$(val microvm init_s)")
+echo
+echo "guest CPU speed, microvm/QEMU (from time to /init): $speed"
+norm() { # label metric
+	local r
+	r=$(ratio "$(val microvm "$2")" "$(val qemu "$2")")
+	printf '%-40s %14s\n' "$1" "$(ratio "$r" "$speed")"
+}
+printf '%-40s %14s\n' "ratio / CPU-speed ratio" "microvm/QEMU"
+norm "seqread O_DIRECT 1M (guest clock)" seq_mbps
+norm "randread O_DIRECT 4K (guest clock)" rand_iops
+norm "dd bs=1M buffered (guest clock)" dd_mbps
+norm "seqread O_DIRECT 1M (host clock)" h_seq_mbps
+norm "randread O_DIRECT 4K (host clock)" h_rand_iops
+norm "dd bs=1M buffered (host clock)" h_dd_mbps
