@@ -105,7 +105,7 @@ static int vm_compose_cmdline(struct vm *vm)
 	return 0;
 }
 
-/* Say what was added to the user's command line, once it is in use. */
+/* Say what was added to the user's command line, once the VM starts. */
 static void vm_note_fixups(const struct vm *vm)
 {
 	const char *extra;
@@ -158,7 +158,6 @@ static int vm_setup_boot(struct vm *vm)
 	ret = boot__load(&vm->kvm.mem, &bc, &bi);
 	if (ret)
 		return ret;
-	vm_note_fixups(vm);
 	pr_debug("%s kernel at %#llx-%#llx, entry %#llx, initrd %llu bytes at %#llx",
 		 bi.format, (unsigned long long)bi.kernel_start,
 		 (unsigned long long)bi.kernel_end,
@@ -308,6 +307,7 @@ int vm__run(struct vm *vm)
 		vm->signal_thread_started = true;
 	if (ticker__start(&vm->ticker) || console__start(&vm->console))
 		return VM_EXIT_SETUP;
+	vm_note_fixups(vm);
 	vm->state = VM_RUNNING;
 	vcpu__run(vm);
 	return vm->exit_code;
