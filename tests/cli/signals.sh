@@ -10,10 +10,8 @@ set -u
 
 microvm=$1
 guest=$2
-if ! (exec 3<>/dev/kvm) 2>/dev/null; then
-	echo "SKIP: cannot open /dev/kvm read-write"
-	exit 77
-fi
+. "$(dirname "$0")/../lib/common.sh"
+require_kvm
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 pass=0

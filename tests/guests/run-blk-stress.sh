@@ -31,17 +31,9 @@ elf=$2
 mode=${3:-rw}
 case $mode in rw|ro) ;; *) usage ;; esac
 
-if ! (exec 3<>/dev/kvm) 2>/dev/null; then
-	echo "SKIP: cannot open /dev/kvm read-write" \
-	     "(missing, or no permission: add the user to the kvm group)"
-	exit 77
-fi
-for f in "$microvm" "$elf"; do
-	if [ ! -e "$f" ]; then
-		echo "FAIL: $f does not exist"
-		exit 1
-	fi
-done
+. "$(dirname "$0")/../lib/common.sh"
+require_kvm
+require_files "$microvm" "$elf"
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

@@ -43,19 +43,9 @@ while [ $# -gt 0 ]; do
 	esac
 done
 
-# Open it the way microvm will: existing but unopenable (no kvm group,
-# nested virtualisation off) is a skip, not a failure.
-if ! (exec 3<>/dev/kvm) 2>/dev/null; then
-	echo "SKIP: cannot open /dev/kvm read-write" \
-	     "(missing, or no permission: add the user to the kvm group)"
-	exit 77
-fi
-for f in "$microvm" "$elf"; do
-	if [ ! -e "$f" ]; then
-		echo "FAIL: $f does not exist"
-		exit 1
-	fi
-done
+. "$(dirname "$0")/../lib/common.sh"
+require_kvm
+require_files "$microvm" "$elf"
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
