@@ -43,26 +43,16 @@ log=${BOOT_TEST_LOG:-$PWD/linux-boot-$image.log}
 
 [ -x "$microvm" ] || { echo "FAIL: microvm binary '$microvm' not found or not executable" >&2; exit 1; }
 
-if ! (exec 7<>/dev/kvm) 2>/dev/null; then
-	echo "SKIP: cannot open /dev/kvm read-write (no KVM, or no permission: add yourself to group 'kvm')"
-	exit 77
-fi
-
+# shellcheck source=../lib/common.sh
+. "$here/../lib/common.sh"
+# shellcheck source=guest-lib.sh
+. "$here/guest-lib.sh"
+require_kvm
 rc=0
-dir=$("$here/build.sh" --print-dir) || rc=$?
-if [ "$rc" -eq 77 ]; then
-	echo "SKIP: the Linux test guest cannot be built here (see build.sh's message above)"
-	exit 77
-elif [ "$rc" -ne 0 ]; then
-	echo "FAIL: tests/linux/build.sh failed with exit status $rc"
-	exit 1
-fi
-
-kernel=$dir/$image
-initrd=$dir/initramfs.cpio.gz
-for f in "$kernel" "$initrd"; do
-	[ -s "$f" ] || { echo "FAIL: '$f' missing from the cache directory '$dir'"; exit 1; }
-done
+guest_lib_dir || rc=$?
+[ "$rc" -eq 0 ] || exit "$rc"
+kernel=$GUEST_DIR/$image
+initrd=$GUEST_DIR/initramfs.cpio.gz
 
 cmdline="console=ttyS0 panic=-1${MICROVM_LINUX_EXTRA_CMDLINE:+ $MICROVM_LINUX_EXTRA_CMDLINE}"
 cmd=("$microvm" --kernel "$kernel" --initrd "$initrd" --cmdline "$cmdline" --mem 256M)

@@ -32,6 +32,8 @@ set -eu
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 # shellcheck source-path=SCRIPTDIR source=guest-lib.sh
 . "$here/guest-lib.sh"
+# shellcheck source=../lib/common.sh
+. "$here/../lib/common.sh"
 
 usage() {
 	echo "usage: $0 MICROVM_BINARY | --qemu" >&2
@@ -46,10 +48,7 @@ else
 	kind=microvm
 	MICROVM=$1
 	[ -x "$MICROVM" ] || { echo "FAIL: microvm binary '$MICROVM' not found or not executable" >&2; exit 1; }
-	if ! (exec 7<>/dev/kvm) 2>/dev/null; then
-		echo "SKIP: cannot open /dev/kvm read-write (no KVM, or no permission: add yourself to group 'kvm')"
-		exit 77
-	fi
+	require_kvm
 fi
 
 for t in mkfs.ext4 e2fsck debugfs; do

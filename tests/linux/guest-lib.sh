@@ -2,14 +2,18 @@
 # shellcheck shell=bash disable=SC2034,SC2054
 # (SC2034: GUEST_* are read by the callers; SC2054: QEMU options use commas)
 #
-# Helpers shared by tests/linux/ext4-roundtrip.sh and bench/blk-bench.sh:
+# Helpers shared by tests/linux/{boot-test,ext4-roundtrip}.sh and
+# bench/blk-bench.sh:
 # boot the Linux test guest (built by build.sh) with one raw disk image, under
 # microvm or, as the reference, under QEMU TCG (`-M microvm`; QEMU/KVM does
 # not run on the CI hosts, see /work/shared/ENVIRONMENT.md).  Source it; it
 # defines functions only.
 #
-#   guest_lib_init             sets GUEST_DIR (the build.sh cache directory);
-#                              returns 77 (skip) or 1 (error) with a message
+#   guest_lib_dir              sets GUEST_DIR (the build.sh cache directory,
+#                              kernel and initramfs checked); returns 77
+#                              (skip) or 1 (error) with a message
+#   guest_lib_init             guest_lib_dir, and the initramfs must have the
+#                              disk tool (blktool) the disk tests run
 #   guest_run KIND LOG TIMEOUT CMDLINE IMG RO
 #       KIND     microvm (needs MICROVM=path; boots vmlinux) or qemu (boots
 #                bzImage: QEMU loads an ELF vmlinux only with a PVH note)
@@ -37,7 +41,7 @@ find_sbin() {
 	return 1
 }
 
-guest_lib_init() {
+guest_lib_dir() {
 	local rc=0
 	GUEST_DIR=$("$GUEST_LIB_DIR/build.sh" --print-dir) || rc=$?
 	if [ "$rc" -eq 77 ]; then
@@ -51,6 +55,13 @@ guest_lib_init() {
 	for f in vmlinux bzImage initramfs.cpio.gz; do
 		[ -s "$GUEST_DIR/$f" ] || { echo "FAIL: '$f' missing from '$GUEST_DIR'"; return 1; }
 	done
+	return 0
+}
+
+guest_lib_init() {
+	local rc=0
+	guest_lib_dir || rc=$?
+	[ "$rc" -eq 0 ] || return "$rc"
 	if [ ! -x "$GUEST_DIR/blktool" ]; then
 		echo "SKIP: the initramfs has no /bin/blktool (build.sh could not compile tests/linux/blktool.c: apt-get install musl-tools)"
 		return 77
