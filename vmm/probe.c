@@ -28,22 +28,17 @@
 struct probe_vm {
 	struct kvm kvm;
 	struct boot_info bi;
+	struct cpuid_policy cpuid;	/* what the guest was given */
 };
 
-/* Guest-visible CPUID of the probe VM: everything KVM supports. */
-static int probe_set_host_cpuid(struct probe_vm *p)
-{
-	struct cpuid_policy all;
-
-	int ret = cpuid__supported(p->kvm.sys_fd, &all);
-
-	return ret ? ret : cpuid__apply(p->kvm.vcpu_fd, &all);
-}
-
+/*
+ * A throwaway VM running code at PROBE_CODE in long mode.  Its CPUID is
+ * microvm's policy (policy_cpuid) or everything KVM supports, kept in
+ * p->cpuid for the probe to compare against.
+ */
 static int probe_vm_create(struct probe_vm *p, const u8 *code, size_t len,
 			   bool policy_cpuid)
 {
-	struct cpuid_policy pol;
 	int ret;
 
 	memset(p, 0, sizeof(*p));
@@ -58,13 +53,10 @@ static int probe_vm_create(struct probe_vm *p, const u8 *code, size_t len,
 		goto fail;
 	memcpy(guest_mem__ptr(&p->kvm.mem, PROBE_CODE, len), code, len);
 	p->bi.entry = PROBE_CODE;
-	if (policy_cpuid) {
-		ret = cpuid__build(p->kvm.sys_fd, &pol);
-		if (!ret)
-			ret = cpuid__apply(p->kvm.vcpu_fd, &pol);
-	} else {
-		ret = probe_set_host_cpuid(p);
-	}
+	ret = policy_cpuid ? cpuid__build(p->kvm.sys_fd, &p->cpuid) :
+			     cpuid__supported(p->kvm.sys_fd, &p->cpuid);
+	if (!ret)
+		ret = cpuid__apply(p->kvm.vcpu_fd, &p->cpuid);
 	if (ret)
 		goto fail;
 	ret = boot__setup_vcpu(p->kvm.vcpu_fd, &p->bi);
@@ -119,7 +111,6 @@ static void probe_cpuid(struct host_caps *caps)
 		0xef,				/* out dx, eax */
 		0xf4,				/* hlt */
 	};
-	struct cpuid_policy pol;
 	const struct kvm_cpuid_entry2 *l1;
 	struct probe_vm p;
 	u32 vals[2];
@@ -136,8 +127,7 @@ static void probe_cpuid(struct host_caps *caps)
 		if (run->io.port == PROBE_PORT && run->io.size == 4 && n < 2)
 			memcpy(&vals[n++], (u8 *)run + run->io.data_offset, 4);
 	}
-	if (n == 2 && !cpuid__build(p.kvm.sys_fd, &pol) &&
-	    (l1 = cpuid__find(&pol, 1, 0))) {
+	if (n == 2 && (l1 = cpuid__find(&p.cpuid, 1, 0))) {
 		/* OSXSAVE (ECX bit 27) mirrors CR4, not the policy. */
 		u32 extra_ecx = vals[0] & ~l1->ecx & ~(1u << 27);
 		u32 extra_edx = vals[1] & ~l1->edx;

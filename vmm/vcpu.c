@@ -65,7 +65,11 @@ static void vcpu_handle_event(struct vm *vm, const struct event *ev)
 		if (console__can_accept(&vm->console)) {
 			console__deliver(&vm->console, ev);
 		} else {
-			/* The guest has not read 64 KiB of pending input. */
+			/*
+			 * The console's backlog is full.  Its own reader is
+			 * flow-controlled and never gets here; another input
+			 * source that ignores can_accept loses the excess.
+			 */
 			if (!vm->stats.rx_dropped)
 				pr_warn("guest is not reading its serial input; dropping input");
 			vm->stats.rx_dropped += ev->len;
@@ -107,9 +111,8 @@ static void vcpu_service(struct vm *vm)
 static void vcpu_inject(struct vm *vm)
 {
 	struct kvm_run *run = vm->kvm.run;
-	struct kvm_interrupt irq;
-
 	bool want_exit = quirks__want_exit(&vm->quirks);
+	struct kvm_interrupt irq;
 
 	if (!pic__has_interrupt(&vm->pic)) {
 		run->request_interrupt_window = want_exit;
