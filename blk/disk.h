@@ -4,8 +4,8 @@
 
 #include <sys/uio.h>
 
-#include "../vmm/evq.h"
-#include "../vmm/util.h"
+#include "../common/evq.h"
+#include "../common/util.h"
 
 /*
  * Disk images and the engines that do their I/O, behind one interface

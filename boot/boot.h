@@ -36,8 +36,8 @@
  */
 #include <stddef.h>
 
-#include "../vmm/mem.h"
-#include "../vmm/util.h"
+#include "../common/guest_mem.h"
+#include "../common/util.h"
 
 #define BOOT_GDT_ADDR		0x500ULL
 #define BOOT_TSS_ADDR		0x580ULL

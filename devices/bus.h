@@ -2,7 +2,7 @@
 #ifndef MICROVM_BUS_H
 #define MICROVM_BUS_H
 
-#include "../vmm/util.h"
+#include "../common/util.h"
 
 /*
  * One dispatch path for port I/O and MMIO (as kvmtool merged them): a device

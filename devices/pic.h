@@ -2,7 +2,7 @@
 #ifndef MICROVM_PIC_H
 #define MICROVM_PIC_H
 
-#include "../vmm/util.h"
+#include "../common/util.h"
 #include "bus.h"
 
 /*

@@ -12,8 +12,8 @@
  * OUT is wired to an interrupt (IRQ0, edge), so only channel 0 owns a
  * vtimer, armed at its next rising edge.
  */
-#include "../vmm/util.h"
-#include "../vmm/vclock.h"
+#include "../common/util.h"
+#include "../common/vclock.h"
 #include "bus.h"
 #include "irq.h"
 

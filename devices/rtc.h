@@ -11,8 +11,8 @@
  * input the replay core records: a live run passes host wall time, a replay
  * passes the recorded value.
  */
-#include "../vmm/util.h"
-#include "../vmm/vclock.h"
+#include "../common/util.h"
+#include "../common/vclock.h"
 #include "bus.h"
 
 #define RTC_IO_BASE		0x70

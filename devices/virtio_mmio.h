@@ -2,7 +2,7 @@
 #ifndef MICROVM_VIRTIO_MMIO_H
 #define MICROVM_VIRTIO_MMIO_H
 
-#include "../vmm/mem.h"
+#include "../common/guest_mem.h"
 #include "bus.h"
 #include "irq.h"
 #include "virtqueue.h"

@@ -2,8 +2,8 @@
 #ifndef MICROVM_VIRTQUEUE_H
 #define MICROVM_VIRTQUEUE_H
 
-#include "../vmm/mem.h"
-#include "../vmm/util.h"
+#include "../common/guest_mem.h"
+#include "../common/util.h"
 
 /*
  * Split virtqueues (VIRTIO 1.x, section 2.7), device side.  Everything

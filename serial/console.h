@@ -5,8 +5,8 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-#include "../vmm/evq.h"
-#include "../vmm/util.h"
+#include "../common/evq.h"
+#include "../common/util.h"
 #include "uart.h"
 
 /*

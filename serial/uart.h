@@ -4,7 +4,7 @@
 
 #include "../devices/bus.h"
 #include "../devices/irq.h"
-#include "../vmm/util.h"
+#include "../common/util.h"
 
 /*
  * A 16550A UART (COM1 at 0x3f8, IRQ 4 on the PC).  The device logic knows

@@ -4,7 +4,7 @@
 
 #include <linux/kvm.h>
 
-#include "util.h"
+#include "../common/util.h"
 
 #define CPUID_MAX_ENTRIES 100
 

@@ -4,8 +4,8 @@
 
 #include <linux/kvm.h>
 
-#include "mem.h"
-#include "util.h"
+#include "../common/guest_mem.h"
+#include "../common/util.h"
 
 /*
  * Guest RAM lives below this address: the 3-4 GiB window is where the

@@ -2,7 +2,7 @@
 #ifndef MICROVM_PROBE_H
 #define MICROVM_PROBE_H
 
-#include "util.h"
+#include "../common/util.h"
 
 /*
  * What this host really provides, measured by running tiny probe guests

@@ -4,8 +4,8 @@
 
 #include <pthread.h>
 
-#include "evq.h"
-#include "util.h"
+#include "../common/evq.h"
+#include "../common/util.h"
 
 /*
  * The host side of guest timers: a thread sleeping on a timerfd that posts

@@ -15,12 +15,12 @@
 #include "../serial/console.h"
 #include "../serial/uart.h"
 #include "cpuid.h"
-#include "evq.h"
+#include "../common/evq.h"
 #include "kvm.h"
 #include "probe.h"
 #include "quirks.h"
 #include "ticker.h"
-#include "vclock.h"
+#include "../common/vclock.h"
 
 /* microvm's exit statuses (besides the guest's own, via the exit port). */
 #define VM_EXIT_OK 0

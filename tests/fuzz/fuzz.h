@@ -15,7 +15,7 @@
  * Invariant violations call fuzz_fail(), which aborts with a message:
  * libFuzzer saves the input as a crash reproducer.
  */
-#include "vmm/mem.h"
+#include "common/guest_mem.h"
 
 #include <stdio.h>
 #include <stdlib.h>

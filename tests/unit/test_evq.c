@@ -7,7 +7,7 @@
 #include <time.h>
 
 #include "tests/unit/check.h"
-#include "vmm/evq.h"
+#include "common/evq.h"
 
 static struct event mkev(enum ev_type type, u64 arg)
 {

@@ -8,7 +8,7 @@
 
 #include "devices/bus.h"
 #include "devices/pit.h"
-#include "vmm/vclock.h"
+#include "common/vclock.h"
 #include "check.h"
 
 #define BASE		1000ULL	/* tick at which tests program */

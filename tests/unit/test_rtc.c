@@ -2,7 +2,7 @@
 /* CMOS RTC through ports 0x70/0x71 on a manual virtual clock (UTC). */
 #include "devices/bus.h"
 #include "devices/rtc.h"
-#include "vmm/vclock.h"
+#include "common/vclock.h"
 #include "check.h"
 
 #define LEAP_EVE	1709251199LL	/* 2024-02-29 23:59:59, Thu */

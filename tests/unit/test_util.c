@@ -3,7 +3,7 @@
 #include <errno.h>
 
 #include "tests/unit/check.h"
-#include "vmm/util.h"
+#include "common/util.h"
 
 static void test_sizes(void)
 {
