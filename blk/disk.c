@@ -3,7 +3,7 @@
  * Disk images (see disk.h): opening, locking and sizing an image, the
  * synchronous request path every engine shares, and the bookkeeping around
  * submission and completion that replay relies on (ids in submission
- * order, completions only through the event queue).
+ * order, every completion through the disk's input source).
  */
 #include "disk.h"
 
@@ -49,32 +49,15 @@ static bool disk_op_writes(enum disk_op op)
 s64 disk__rw_from(struct disk *d, struct disk_req *req, u64 done)
 {
 	bool write = req->op == DISK_WRITE;
-	unsigned int idx = 0;
-	u64 skip = done;
-
-	/* Find where `done` falls in the iovec: segment idx, byte skip. */
-	while (idx < req->iovcnt && skip >= req->iov[idx].iov_len)
-		skip -= req->iov[idx++].iov_len;
+	u8 *buf = req->buf;
 
 	while (done < req->len) {
 		off_t pos = (off_t)(req->offset + done);
+		size_t len = (size_t)(req->len - done);
 		ssize_t n;
 
-		if (idx >= req->iovcnt)
-			return -EIO;	/* iovec shorter than len */
-		if (skip) {
-			/* Resuming inside a segment: finish that one alone. */
-			char *base = (char *)req->iov[idx].iov_base + skip;
-			size_t len = req->iov[idx].iov_len - skip;
-
-			n = write ? pwrite(d->fd, base, len, pos) :
-				    pread(d->fd, base, len, pos);
-		} else {
-			int cnt = (int)MIN(req->iovcnt - idx, DISK_MAX_IOV);
-
-			n = write ? pwritev(d->fd, &req->iov[idx], cnt, pos) :
-				    preadv(d->fd, &req->iov[idx], cnt, pos);
-		}
+		n = write ? pwrite(d->fd, buf + done, len, pos) :
+			    pread(d->fd, buf + done, len, pos);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;
@@ -87,9 +70,6 @@ s64 disk__rw_from(struct disk *d, struct disk_req *req, u64 done)
 		if (n == 0)
 			return -EIO;
 		done += (u64)n;
-		skip += (u64)n;
-		while (idx < req->iovcnt && skip >= req->iov[idx].iov_len)
-			skip -= req->iov[idx++].iov_len;
 	}
 	return (s64)done;
 }
@@ -185,23 +165,16 @@ s64 disk__execute(struct disk *d, struct disk_req *req)
 /*
  * Defence in depth: the device validates requests against the guest's
  * view, but a request past the end of the image would grow a regular file
- * (or fail on a block device) and an iovec that disagrees with len would
- * transfer the wrong amount, so the disk layer refuses both itself.
+ * (or fail on a block device), so the disk layer refuses it itself.
  */
 static int disk_check(const struct disk *d, const struct disk_req *req)
 {
-	u64 total = 0;
-
 	switch (req->op) {
 	case DISK_FLUSH:
 		return 0;
 	case DISK_READ:
 	case DISK_WRITE:
-		if (req->iovcnt > DISK_MAX_IOV)
-			return -EINVAL;
-		for (unsigned int i = 0; i < req->iovcnt; i++)
-			total += req->iov[i].iov_len;
-		if (total != req->len)
+		if (!req->buf && req->len)
 			return -EINVAL;
 		break;
 	case DISK_DISCARD:
@@ -212,6 +185,8 @@ static int disk_check(const struct disk *d, const struct disk_req *req)
 	}
 	if (req->offset > d->size || req->len > d->size - req->offset)
 		return -EINVAL;
+	if (d->ro && disk_op_writes(req->op))
+		return -EROFS;
 	return 0;
 }
 
@@ -219,28 +194,30 @@ int disk__submit(struct disk *d, struct disk_req *req)
 {
 	int ret;
 
+	if (d->inflight >= DISK_MAX_INFLIGHT)
+		return -EBUSY;
 	req->disk = d;
 	req->id = d->next_id++;
 	req->result = 0;
+	req->iov.iov_base = req->buf;
+	req->iov.iov_len = req->len;
+	d->inflight++;
 
 	ret = disk_check(d, req);
-	if (!ret && d->ro && disk_op_writes(req->op))
-		ret = -EROFS;
 	if (ret) {
+		/* Refused, but answered like any other: through the queue. */
 		req->result = ret;
-		return DISK_EXECUTED;
+		disk__post_done(req);
+		return 0;
 	}
-
-	ret = d->ops->submit(d, req);
-	if (ret == DISK_SUBMITTED)
-		d->inflight++;
-	return ret;
+	d->ops->submit(d, req);
+	return 0;
 }
 
 void disk__post_done(struct disk_req *req)
 {
 	struct event ev = {
-		.type = EV_BLK_DONE,
+		.src = &req->disk->src,
 		.arg = req->id,
 		.ptr = req,
 	};
@@ -248,18 +225,32 @@ void disk__post_done(struct disk_req *req)
 	evq__post(req->disk->evq, &ev);
 }
 
-void disk__completed(struct disk_req *req)
+/* The disk's release callback: the vCPU loop says the device may act. */
+static void disk_release(void *ctx, const struct event *ev)
 {
-	struct disk *d = req->disk;
+	struct disk *d = ctx;
 
 	if (!d->inflight) {
 		pr_err("disk %s: completion of request %llu that is not in flight",
-		       d->path, (unsigned long long)req->id);
+		       d->path, (unsigned long long)ev->arg);
 		return;
 	}
 	d->inflight--;
+	/*
+	 * A request from before a device reset: the device has forgotten
+	 * it and may have reused its memory, so only the id is looked at.
+	 */
+	if (ev->arg < d->forgotten_below)
+		return;
 	if (d->on_complete)
-		d->on_complete(d->on_complete_ctx, req);
+		d->on_complete(d->on_complete_ctx, ev->ptr);
+}
+
+void disk__forget_all(struct disk *d)
+{
+	if (d->ops && d->inflight)
+		d->ops->drain(d, true);
+	d->forgotten_below = d->next_id;
 }
 
 /* ---- Opening an image ---- */
@@ -446,6 +437,12 @@ int disk__open(struct disk *d, const char *path, bool ro,
 	d->ro = ro;
 	d->evq = evq;
 	d->logical_block = DISK_SECTOR;
+	d->src = (struct evq_source){
+		.name = "disk",
+		.release = disk_release,
+		.ctx = d,
+		.quota = DISK_MAX_INFLIGHT,
+	};
 	if (!len || len >= sizeof(d->path)) {
 		pr_err("disk path '%.64s%s' is %s", path, len > 64 ? "..." : "",
 		       len ? "too long" : "empty");
@@ -459,11 +456,17 @@ int disk__open(struct disk *d, const char *path, bool ro,
 	ret = disk_size(d);
 	if (!ret)
 		ret = disk_lock(d);
+	if (!ret) {
+		ret = evq__add_source(evq, &d->src);
+		if (ret)
+			pr_err("disk %s: cannot register its completions: %s",
+			       path, strerror(-ret));
+		d->src_added = !ret;
+	}
 	if (!ret)
 		ret = disk_engine_init(d, engine);
 	if (ret) {
-		close(d->fd);	/* drops the OFD lock with it */
-		d->fd = -1;
+		disk__close(d);	/* drops the OFD lock with the fd */
 		return ret;
 	}
 	pr_debug("disk %s: %llu bytes%s, %s engine", d->path,
@@ -472,23 +475,18 @@ int disk__open(struct disk *d, const char *path, bool ro,
 	return 0;
 }
 
-void disk__drain(struct disk *d)
-{
-	if (d->ops)
-		d->ops->drain(d, false);
-}
-
 void disk__close(struct disk *d)
 {
 	if (d->ops) {
-		/*
-		 * The VM is going away: requests the guest has not been told
-		 * about may be cancelled, the rest finish and are posted, so
-		 * no engine thread still touches guest memory or the image.
-		 */
-		d->ops->drain(d, true);
+		if (d->inflight)
+			pr_err("disk %s: closed with %llu requests in flight",
+			       d->path, (unsigned long long)d->inflight);
 		d->ops->exit(d);
 		d->ops = NULL;
+	}
+	if (d->src_added) {
+		evq__remove_source(d->evq, &d->src);
+		d->src_added = false;
 	}
 	if (d->fd >= 0) {
 		close(d->fd);

@@ -8,12 +8,18 @@
 #include "../common/util.h"
 
 /*
- * Disk images and the engines that do their I/O, behind one interface
- * (as Firecracker's block engines): submitting a request either executes
- * it at once (DISK_EXECUTED: the result is in req->result) or submits it
- * (DISK_SUBMITTED): its completion is later posted to the event queue as
- * EV_BLK_DONE with ev.ptr = req, and the device acts on it only when the
- * vCPU loop pops that event (DESIGN.md: the one door).
+ * Disk images and the engines that do their I/O, behind one interface (as
+ * Firecracker's block engines).  Every request completes the same way,
+ * whatever the engine and whatever the host does: its completion is
+ * posted to the event queue through the disk's own input source, and the
+ * device acts on it only when the vCPU loop releases that event
+ * (DESIGN.md: the one door).  Even the sync engine, which runs a request
+ * to completion inside disk__submit(), posts it: whether a completion is
+ * immediate or queued never depends on the host.
+ *
+ * Requests carry host buffers (blk/bounce.h), never pointers into guest
+ * RAM, so engine threads cannot change guest memory at a moment of their
+ * choosing.
  *
  * Engines: sync (pread/pwrite in the caller), uring (io_uring through raw
  * system calls, a reaper thread posts completions) and threads (a pool of
@@ -21,7 +27,12 @@
  */
 
 #define DISK_SECTOR 512
-#define DISK_MAX_IOV 1024
+/*
+ * Requests in flight per disk, at most: the event queue reserves this
+ * many completions for each disk, so an engine thread never blocks
+ * posting one.  A virtio-blk queue has at most this many heads.
+ */
+#define DISK_MAX_INFLIGHT 256
 
 enum disk_op {
 	DISK_READ,
@@ -38,19 +49,14 @@ enum disk_engine_kind {
 	DISK_ENGINE_THREADS,
 };
 
-enum disk_submit_result {
-	DISK_EXECUTED,
-	DISK_SUBMITTED,
-};
-
 struct disk;
 
 struct disk_req {
 	enum disk_op op;
 	u64 offset;		/* bytes */
-	u64 len;		/* bytes; for READ/WRITE the iovec total */
-	struct iovec *iov;	/* guest RAM, checked by the device */
-	unsigned int iovcnt;
+	u64 len;		/* bytes */
+	void *buf;		/* READ/WRITE: len bytes of host memory */
+	struct iovec iov;	/* { buf, len }, for engines that want iovecs */
 	s64 result;		/* see disk__execute() */
 	u64 id;			/* submission order, for replay */
 	void *owner;		/* the device's request */
@@ -60,15 +66,16 @@ struct disk_req {
 struct disk_engine_ops {
 	const char *name;
 	int (*init)(struct disk *d);
-	/* Returns DISK_EXECUTED or DISK_SUBMITTED, or -errno if it cannot try. */
-	int (*submit)(struct disk *d, struct disk_req *req);
 	/*
-	 * Wait until every submitted request has completed and its event is
-	 * posted (or, with cancel, cancel what has not started: it is still
-	 * posted, with -ECANCELED).  Used at exit so nothing acknowledged to
-	 * the guest is lost.  Engine threads block in evq__post() while the
-	 * queue is full, so the queue must have room for what is in flight
-	 * (or another thread must pop it) during a drain.
+	 * Take the request: its completion (req->result set) is posted with
+	 * disk__post_done() exactly once, from any thread, possibly before
+	 * submit returns.  An engine that cannot queue it runs it itself.
+	 */
+	void (*submit)(struct disk *d, struct disk_req *req);
+	/*
+	 * Wait until every submitted request has been posted.  With cancel,
+	 * requests not yet started are posted with -ECANCELED instead of
+	 * being run.  Never blocks on the event queue (see DISK_MAX_INFLIGHT).
 	 */
 	void (*drain)(struct disk *d, bool cancel);
 	void (*exit)(struct disk *d);
@@ -81,11 +88,14 @@ struct disk {
 	u64 size;		/* bytes */
 	u32 logical_block;	/* 512 */
 	struct evq *evq;
+	struct evq_source src;	/* completions */
+	bool src_added;
 	const struct disk_engine_ops *ops;
 	void *engine;		/* engine state */
 	u64 next_id;
-	u64 inflight;		/* DISK_SUBMITTED, not yet disk__completed() */
-	/* Called (vCPU thread) by disk__completed(); set by the device. */
+	u64 forgotten_below;	/* ids below this were cancelled by a reset */
+	u64 inflight;		/* submitted, completion not yet released */
+	/* Called (vCPU thread) when a completion is released. */
 	void (*on_complete)(void *ctx, struct disk_req *req);
 	void *on_complete_ctx;
 };
@@ -98,22 +108,25 @@ struct disk {
  */
 int disk__open(struct disk *d, const char *path, bool ro,
 	       enum disk_engine_kind engine, struct evq *evq);
-/* Hand a request to the engine; see enum disk_submit_result. */
+/*
+ * Hand a request to the engine (vCPU thread).  Its completion always
+ * comes back through the event queue, also for a request refused here
+ * (out of bounds, write to a read-only image).  -EBUSY, and nothing
+ * posted, when DISK_MAX_INFLIGHT requests are already in flight: the
+ * device must bound what it submits.
+ */
 int disk__submit(struct disk *d, struct disk_req *req);
 /*
- * The vCPU loop popped this request's EV_BLK_DONE: account for it and
- * hand it to the device's on_complete.
+ * Forget every request in flight (a device reset): cancel what has not
+ * started, wait for the rest, and drop their completions when they are
+ * released, without touching the requests, whose memory the device may
+ * reuse as soon as this returns.  vCPU thread.
  */
-void disk__completed(struct disk_req *req);
+void disk__forget_all(struct disk *d);
 /*
- * Wait for every submitted request to complete and be posted (see
- * disk_engine_ops.drain for the event queue's room).  vCPU thread.
- */
-void disk__drain(struct disk *d);
-/*
- * Drain (cancelling what has not started), stop the engine, close the
- * image and drop its lock.  Safe after a failed disk__open().  Events
- * already posted still point at their requests: pop them first.
+ * Stop the engine, close the image and drop its lock.  Safe after a
+ * failed disk__open().  Nothing may be in flight (d->inflight == 0):
+ * release every completion first.
  */
 void disk__close(struct disk *d);
 const char *disk__engine_name(const struct disk *d);
@@ -139,7 +152,7 @@ extern const struct disk_engine_ops disk_threads_ops;
 /* fallocate(2)'s FALLOC_FL_ZERO_RANGE (kernel ABI; musl lacks the name). */
 #define DISK_FALLOC_ZERO_RANGE 0x10
 
-/* Any thread: post EV_BLK_DONE for req (req->result already set). */
+/* Any thread: post req's completion (req->result already set). */
 void disk__post_done(struct disk_req *req);
 /*
  * Finish a READ or WRITE synchronously from byte `done` of the request

@@ -3,11 +3,14 @@
  * The thread-pool engine, for hosts without a usable io_uring (old
  * kernels, seccomp profiles, kernel.io_uring_disabled): a few workers take
  * requests from a FIFO under one mutex, run them with the shared
- * synchronous path (disk__execute) and post EV_BLK_DONE.  With several
- * workers, completions come back in any order, as with io_uring.
+ * synchronous path (disk__execute) and post the completion.  With several
+ * workers, completions come back in any order, as with io_uring.  The
+ * FIFO holds DISK_MAX_INFLIGHT requests, the most the disk layer lets
+ * be in flight, so it never grows and never refuses one.
  */
 #include "disk.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -15,15 +18,14 @@
 #include <string.h>
 
 #define DISK_THREADS 4
-#define DISK_THREADS_QUEUE0 64	/* initial FIFO slots; it grows */
 
 struct disk_threads {
 	struct disk *disk;
 	pthread_mutex_t lock;
 	pthread_cond_t work;	/* a request was queued, or stop */
 	pthread_cond_t idle;	/* queued == 0 && running == 0 */
-	struct disk_req **fifo;	/* ring of cap slots */
-	unsigned int cap, head, queued;
+	struct disk_req *fifo[DISK_MAX_INFLIGHT];
+	unsigned int head, queued;
 	unsigned int running;	/* taken by a worker, not yet posted */
 	bool cancel;		/* drain(cancel): fail what is queued */
 	bool stop;
@@ -35,7 +37,7 @@ static struct disk_req *threads_take(struct disk_threads *t)
 {
 	struct disk_req *req = t->fifo[t->head];
 
-	t->head = (t->head + 1) % t->cap;
+	t->head = (t->head + 1) % DISK_MAX_INFLIGHT;
 	t->queued--;
 	return req;
 }
@@ -79,39 +81,17 @@ static void *threads_worker(void *arg)
 	return NULL;
 }
 
-/* With t->lock held.  The FIFO grows rather than ever refusing a request. */
-static int threads_grow(struct disk_threads *t)
-{
-	unsigned int cap = t->cap * 2;
-	struct disk_req **fifo = calloc(cap, sizeof(*fifo));
-
-	if (!fifo)
-		return -ENOMEM;
-	for (unsigned int i = 0; i < t->queued; i++)
-		fifo[i] = t->fifo[(t->head + i) % t->cap];
-	free(t->fifo);
-	t->fifo = fifo;
-	t->cap = cap;
-	t->head = 0;
-	return 0;
-}
-
-static int disk_threads_submit(struct disk *d, struct disk_req *req)
+static void disk_threads_submit(struct disk *d, struct disk_req *req)
 {
 	struct disk_threads *t = d->engine;
 
 	pthread_mutex_lock(&t->lock);
-	if (t->queued == t->cap && threads_grow(t)) {
-		pthread_mutex_unlock(&t->lock);
-		/* Out of memory: run it here rather than fail the guest. */
-		disk__execute(d, req);
-		return DISK_EXECUTED;
-	}
-	t->fifo[(t->head + t->queued) % t->cap] = req;
+	/* disk__submit() keeps queued + running <= DISK_MAX_INFLIGHT. */
+	assert(t->queued < DISK_MAX_INFLIGHT);
+	t->fifo[(t->head + t->queued) % DISK_MAX_INFLIGHT] = req;
 	t->queued++;
 	pthread_cond_signal(&t->work);
 	pthread_mutex_unlock(&t->lock);
-	return DISK_SUBMITTED;
 }
 
 static void disk_threads_drain(struct disk *d, bool cancel)
@@ -143,7 +123,6 @@ static void threads_free(struct disk_threads *t)
 	pthread_cond_destroy(&t->idle);
 	pthread_cond_destroy(&t->work);
 	pthread_mutex_destroy(&t->lock);
-	free(t->fifo);
 	free(t);
 }
 
@@ -157,12 +136,6 @@ static int disk_threads_init(struct disk *d)
 	if (!t)
 		return -ENOMEM;
 	t->disk = d;
-	t->cap = DISK_THREADS_QUEUE0;
-	t->fifo = calloc(t->cap, sizeof(*t->fifo));
-	if (!t->fifo) {
-		free(t);
-		return -ENOMEM;
-	}
 	pthread_mutex_init(&t->lock, NULL);
 	pthread_cond_init(&t->work, NULL);
 	pthread_cond_init(&t->idle, NULL);

@@ -3,8 +3,8 @@
  * The io_uring engine.  The vCPU thread fills a submission entry and
  * enters the kernel for each request; a reaper thread sleeps until the
  * completion ring fills, turns each completion into req->result and
- * posts EV_BLK_DONE, so the device acts on it only when the vCPU loop says
- * (DESIGN.md: the one door).  Many requests are in flight at once and the
+ * posts it, so the device acts on it only when the vCPU loop says
+ * (DESIGN.md: the one door).  Requests carry host buffers only.  Many requests are in flight at once and the
  * kernel completes them in whatever order the I/O finishes.
  *
  * Raw system calls rather than liburing: the interface is three syscalls
@@ -23,7 +23,8 @@
  *
  * The in-flight count is capped at the SQ size (<= half the CQ), so the
  * CQ can never overflow; a request beyond the cap, or one the ring cannot
- * take, is executed synchronously instead: it is never refused or lost.
+ * take, is executed synchronously instead and posted like the others: it
+ * is never refused or lost, and the guest cannot tell.
  */
 #include "disk.h"
 
@@ -146,8 +147,8 @@ static void uring_prep(struct io_uring_sqe *sqe, const struct disk *d,
 	case DISK_WRITE:
 		sqe->opcode = req->op == DISK_READ ? IORING_OP_READV :
 						     IORING_OP_WRITEV;
-		sqe->addr = (u64)(uintptr_t)req->iov;
-		sqe->len = req->iovcnt;
+		sqe->addr = (u64)(uintptr_t)&req->iov;
+		sqe->len = 1;
 		sqe->off = req->offset;
 		break;
 	case DISK_FLUSH:
@@ -167,7 +168,7 @@ static void uring_prep(struct io_uring_sqe *sqe, const struct disk *d,
 	}
 }
 
-static int disk_uring_submit(struct disk *d, struct disk_req *req)
+static void disk_uring_submit(struct disk *d, struct disk_req *req)
 {
 	struct disk_uring *u = d->engine;
 	struct io_uring_sqe sqe;
@@ -182,7 +183,7 @@ static int disk_uring_submit(struct disk *d, struct disk_req *req)
 	if (uring_push(u, &sqe))
 		goto sync;
 	u->submitted++;
-	return DISK_SUBMITTED;
+	return;
 
 sync:
 	/*
@@ -191,7 +192,7 @@ sync:
 	 * kernel's io_uring lacks.
 	 */
 	disk__execute(d, req);
-	return DISK_EXECUTED;
+	disk__post_done(req);
 }
 
 /*

@@ -3,6 +3,12 @@
  * virtio-blk: parses requests out of descriptor chains, hands them to the
  * disk engine and answers them when the vCPU loop releases the completion.
  *
+ * Guest memory is read and written on the vCPU thread only, at moments
+ * fixed by the guest's own exits (DESIGN.md, "when data moves"): write
+ * data is copied out of the guest into a host bounce buffer when the
+ * request is submitted, read data is copied in when its completion is
+ * released.  The engines see host buffers only.
+ *
  * The request layout is taken from the bytes of the chain, not from its
  * descriptor boundaries (VIRTIO 1.x makes framing free): the device-
  * readable part starts with the 16-byte header and, for writes, carries
@@ -12,6 +18,7 @@
 #include "virtio_blk.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +26,7 @@
 #define VIRTIO_ID_BLOCK 2
 
 /* Feature bits (VIRTIO 1.x 5.2.3). */
+#define VIRTIO_BLK_F_SIZE_MAX 1
 #define VIRTIO_BLK_F_SEG_MAX 2
 #define VIRTIO_BLK_F_RO 5
 #define VIRTIO_BLK_F_BLK_SIZE 6
@@ -45,8 +53,24 @@
 #define BLK_SECTOR 512ULL
 /* One segment per discard / write-zeroes request keeps them one disk op. */
 #define BLK_MAX_DWZ_SECTORS (UINT32_MAX / BLK_SECTOR)
-/* Data segments of one request, plus slack for header and status bytes. */
-#define BLK_MAX_IOV (VIRTIO_BLK_SEG_MAX + 2)
+/*
+ * The most data one request may carry: seg_max segments of size_max
+ * bytes, as advertised (Linux's own default segment limit is 64 KiB, so
+ * it loses nothing).  Larger requests are a driver error, answered IOERR.
+ */
+#define BLK_SIZE_MAX (64 * 1024)
+#define BLK_MAX_DATA ((u64)VIRTIO_BLK_SEG_MAX * BLK_SIZE_MAX)
+/*
+ * Bounce buffers per device: enough for several maximal requests at
+ * once; beyond it requests wait, in order, for buffers to come back.
+ */
+#define BLK_BOUNCE_BUDGET (32 * 1024 * 1024)
+
+_Static_assert(VIRTIO_BLK_QUEUE_SIZE <= DISK_MAX_INFLIGHT,
+	       "one request per head must fit the disk's in-flight bound");
+_Static_assert(BLK_MAX_DATA <= BOUNCE_MAX_BYTES &&
+	       BOUNCE_MAX_BYTES <= BLK_BOUNCE_BUDGET,
+	       "a maximal request must fit one bounce buffer and the budget");
 
 /* Config space layout (5.2.4), little-endian on x86. */
 struct virtio_blk_config {
@@ -76,16 +100,22 @@ struct virtio_blk_config {
 _Static_assert(sizeof(struct virtio_blk_config) == 60,
 	       "virtio-blk config space is 60 bytes");
 
-/* One request from the guest, alive until its completion is released. */
+/*
+ * One request, in the slot of its descriptor head: a head is in flight at
+ * most once (VIRTIO 1.x 2.7.13.3: the driver may not reuse it before the
+ * device has used it), so there are at most queue-size requests.
+ */
 struct virtio_blk_req {
-	struct virtio_blk *vb;
 	struct disk_req dreq;
-	struct iovec iov[BLK_MAX_IOV];
 	u64 status_gpa;
 	u32 written;		/* bytes put in device-writable buffers */
 	u32 type;
-	u64 generation;		/* device resets seen at submission */
 	u16 head;
+	bool busy;		/* taken from the ring, not yet used */
+	unsigned int nseg;
+	/* The guest's data buffers, host pointers checked against RAM (last:
+	 * not cleared for each request). */
+	struct iovec seg[VIRTIO_BLK_SEG_MAX];
 };
 
 static struct virtio_blk *to_vb(void *dev)
@@ -98,6 +128,7 @@ static void blk_fill_config(const struct virtio_blk *vb,
 {
 	memset(c, 0, sizeof(*c));
 	c->capacity = vb->disk->size / BLK_SECTOR;
+	c->size_max = BLK_SIZE_MAX;
 	c->seg_max = VIRTIO_BLK_SEG_MAX;
 	c->blk_size = vb->disk->logical_block;
 	c->num_queues = 1;
@@ -208,18 +239,22 @@ static u64 blk_chain_write_addr(const struct virtq_chain *ch, u32 pos)
 	return 0;
 }
 
-/* Finish a request: status byte, used ring, interrupt; frees it. */
+/* Back to the pool: the buffer, then the slot. */
+static void blk_put(struct virtio_blk *vb, struct virtio_blk_req *req)
+{
+	if (req->dreq.buf) {
+		bounce__put(&vb->pool, req->dreq.buf, req->dreq.len);
+		req->dreq.buf = NULL;
+	}
+	req->busy = false;
+}
+
+/* Finish a request: status byte, used ring, interrupt; frees the slot. */
 static void blk_finish(struct virtio_blk *vb, struct virtio_blk_req *req,
 		       u8 status)
 {
-	u8 *sp;
+	u8 *sp = guest_mem__ptr(vb->mem, req->status_gpa, 1);
 
-	if (req->generation != vb->generation) {
-		/* The driver reset the device meanwhile: nobody waits. */
-		free(req);
-		return;
-	}
-	sp = guest_mem__ptr(vb->mem, req->status_gpa, 1);
 	if (sp) {
 		*sp = status;
 		req->written++;
@@ -228,7 +263,7 @@ static void blk_finish(struct virtio_blk *vb, struct virtio_blk_req *req,
 		vb->stats_req[req->type]++;
 	virtq__push(&vb->mmio.vqs[0], vb->mem, req->head, req->written);
 	virtio_mmio__signal_used(&vb->mmio, 0);
-	free(req);
+	blk_put(vb, req);
 }
 
 static bool blk_in_range(const struct virtio_blk *vb, u64 sector, u64 bytes)
@@ -240,7 +275,20 @@ static bool blk_in_range(const struct virtio_blk *vb, u64 sector, u64 bytes)
 	return bytes / BLK_SECTOR <= cap - sector;
 }
 
-/* IN/OUT: the data iovecs and the disk request.  Returns a status or -1. */
+/* A driver error in one request: say so once, answer it IOERR. */
+static int blk_bad_request(struct virtio_blk *vb, const char *why, u64 len)
+{
+	if (!vb->bad_requests++)
+		pr_warn("disk %s: the guest sent a request %s (%llu bytes; at most %u segments and %llu bytes): answered IOERR (not reported again)",
+			vb->disk->path, why, (unsigned long long)len,
+			VIRTIO_BLK_SEG_MAX, (unsigned long long)BLK_MAX_DATA);
+	return VIRTIO_BLK_S_IOERR;
+}
+
+/*
+ * IN/OUT: where the data is in the guest, and the disk request.  Returns
+ * a status or -1.
+ */
 static int blk_prepare_rw(struct virtio_blk *vb, struct virtio_blk_req *req,
 			  const struct virtq_chain *ch, u64 sector)
 {
@@ -250,17 +298,18 @@ static int blk_prepare_rw(struct virtio_blk *vb, struct virtio_blk_req *req,
 
 	if (!in && vb->disk->ro)
 		return VIRTIO_BLK_S_IOERR;
+	if (len > BLK_MAX_DATA)
+		return blk_bad_request(vb, "larger than size_max * seg_max", len);
 	if (len % BLK_SECTOR || !blk_in_range(vb, sector, len))
 		return VIRTIO_BLK_S_IOERR;
-	n = blk_chain_iov(vb, ch, in, in ? 0 : BLK_HDR_SIZE, len, req->iov,
-			  BLK_MAX_IOV);
+	n = blk_chain_iov(vb, ch, in, in ? 0 : BLK_HDR_SIZE, len, req->seg,
+			  VIRTIO_BLK_SEG_MAX);
 	if (n < 0)
-		return VIRTIO_BLK_S_IOERR;
+		return blk_bad_request(vb, "with more than seg_max segments", len);
+	req->nseg = (unsigned int)n;
 	req->dreq.op = in ? DISK_READ : DISK_WRITE;
 	req->dreq.offset = sector * BLK_SECTOR;
 	req->dreq.len = len;
-	req->dreq.iov = req->iov;
-	req->dreq.iovcnt = n;
 	if (in)
 		req->written = len;
 	return -1;
@@ -298,12 +347,12 @@ static int blk_get_id(struct virtio_blk *vb, struct virtio_blk_req *req,
 		      const struct virtq_chain *ch)
 {
 	u32 room = ch->in_len - 1;
-	struct iovec iov[BLK_MAX_IOV];
+	struct iovec *iov = req->seg;
 	u32 left = MIN(room, (u32)VIRTIO_BLK_ID_BYTES);
 	const char *src = vb->id;
 	int i, n;
 
-	n = blk_chain_iov(vb, ch, true, 0, left, iov, BLK_MAX_IOV);
+	n = blk_chain_iov(vb, ch, true, 0, left, iov, VIRTIO_BLK_SEG_MAX);
 	if (n < 0)
 		return VIRTIO_BLK_S_IOERR;
 	/* Up to 20 bytes, NUL-padded but not necessarily terminated. */
@@ -370,20 +419,95 @@ static void blk_answer(struct virtio_blk *vb, struct virtio_blk_req *req,
 	blk_finish(vb, req, VIRTIO_BLK_S_OK);
 }
 
+/* Copy between the bounce buffer and the guest's segments. */
+static void blk_copy(struct virtio_blk_req *req, bool to_guest)
+{
+	u8 *buf = req->dreq.buf;
+	unsigned int i;
+
+	for (i = 0; i < req->nseg; i++) {
+		if (to_guest)
+			memcpy(req->seg[i].iov_base, buf, req->seg[i].iov_len);
+		else
+			memcpy(buf, req->seg[i].iov_base, req->seg[i].iov_len);
+		buf += req->seg[i].iov_len;
+	}
+}
+
+/*
+ * Give a prepared request a buffer and hand it to the disk.  false: no
+ * buffer now (the budget is in use), try again when one comes back.
+ */
+static bool blk_start(struct virtio_blk *vb, struct virtio_blk_req *req)
+{
+	struct disk_req *dreq = &req->dreq;
+	int ret;
+
+	dreq->buf = NULL;
+	if ((dreq->op == DISK_READ || dreq->op == DISK_WRITE) && dreq->len) {
+		ret = bounce__get(&vb->pool, dreq->len, &dreq->buf);
+		if (ret == -EAGAIN)
+			return false;
+		if (ret) {
+			/* Out of host memory: that request fails, nothing else. */
+			dreq->buf = NULL;
+			blk_answer(vb, req, ret);
+			return true;
+		}
+		/* The moment write data leaves the guest: submission. */
+		if (dreq->op == DISK_WRITE)
+			blk_copy(req, false);
+	}
+	ret = disk__submit(vb->disk, dreq);
+	if (ret) {
+		/* Cannot happen: one request per head bounds what is in flight. */
+		pr_err("disk %s: cannot submit request: %s", vb->disk->path,
+		       strerror(-ret));
+		blk_answer(vb, req, ret);
+		return true;
+	}
+	vb->inflight++;
+	return true;
+}
+
+/* Start waiting requests, oldest first, while buffers last. */
+static void blk_start_waiting(struct virtio_blk *vb)
+{
+	while (vb->nwaiting) {
+		struct virtio_blk_req *req = &vb->reqs[vb->waiting[vb->wait_head]];
+
+		if (!blk_start(vb, req))
+			return;
+		vb->wait_head = (vb->wait_head + 1) % VIRTIO_BLK_QUEUE_SIZE;
+		vb->nwaiting--;
+	}
+}
+
+static void blk_queue(struct virtio_blk *vb, struct virtio_blk_req *req)
+{
+	/* Keep FIFO order: nothing overtakes a request already waiting. */
+	if (!vb->nwaiting && blk_start(vb, req))
+		return;
+	vb->waiting[(vb->wait_head + vb->nwaiting) % VIRTIO_BLK_QUEUE_SIZE] =
+		req->head;
+	vb->nwaiting++;
+}
+
 /* Take one chain off the queue and start it.  false: stop processing. */
 static bool blk_handle_chain(struct virtio_blk *vb, const struct virtq_chain *ch)
 {
 	struct virtio_blk_req *req;
-	int status, ret;
+	int status;
 
-	req = calloc(1, sizeof(*req));
-	if (!req) {
-		pr_err("disk %s: out of memory for a request", vb->disk->path);
+	if (ch->head >= VIRTIO_BLK_QUEUE_SIZE || vb->reqs[ch->head].busy) {
+		pr_warn("disk %s: the guest re-posted descriptor %u while it is still in flight; device needs reset",
+			vb->disk->path, ch->head);
+		virtio_mmio__set_needs_reset(&vb->mmio);
 		return false;
 	}
-	req->vb = vb;
+	req = &vb->reqs[ch->head];
+	memset(req, 0, offsetof(struct virtio_blk_req, seg));
 	req->head = ch->head;
-	req->generation = vb->generation;
 	req->dreq.owner = req;
 	/* Without a writable status byte there is no way to answer. */
 	req->status_gpa = ch->in_len ? blk_chain_write_addr(ch, ch->in_len - 1) : 0;
@@ -392,21 +516,16 @@ static bool blk_handle_chain(struct virtio_blk *vb, const struct virtq_chain *ch
 			 vb->disk->path, ch->head);
 		virtq__push(&vb->mmio.vqs[0], vb->mem, ch->head, 0);
 		virtio_mmio__signal_used(&vb->mmio, 0);
-		free(req);
 		return true;
 	}
+	req->busy = true;
 	status = blk_parse(vb, req, ch);
 	if (status >= 0) {
+		/* Decided by the guest's bytes alone: answer at once. */
 		blk_finish(vb, req, (u8)status);
 		return true;
 	}
-	ret = disk__submit(vb->disk, &req->dreq);
-	if (ret == DISK_EXECUTED)
-		blk_answer(vb, req, req->dreq.result);
-	else if (ret < 0)
-		blk_answer(vb, req, ret);
-	else
-		vb->inflight++;
+	blk_queue(vb, req);
 	return true;
 }
 
@@ -446,12 +565,20 @@ static void blk_activate(void *dev)
 static void blk_reset(void *dev)
 {
 	struct virtio_blk *vb = to_vb(dev);
+	unsigned int i;
 
 	/*
-	 * Requests still in the host finish into guest memory the driver has
-	 * given up; their completions are dropped (blk_finish).
+	 * The driver gives up every request: wait until the host is done
+	 * with them (their data moved only through our buffers, so nothing
+	 * lands in guest memory) and have their completions dropped.
 	 */
-	vb->generation++;
+	disk__forget_all(vb->disk);
+	for (i = 0; i < VIRTIO_BLK_QUEUE_SIZE; i++)
+		if (vb->reqs[i].busy)
+			blk_put(vb, &vb->reqs[i]);
+	vb->inflight = 0;
+	vb->nwaiting = 0;
+	vb->wait_head = 0;
 }
 
 static void blk_on_complete(void *ctx, struct disk_req *dreq)
@@ -460,16 +587,22 @@ static void blk_on_complete(void *ctx, struct disk_req *dreq)
 	struct virtio_blk_req *req = dreq->owner;
 
 	vb->inflight--;
+	/* The moment read data enters the guest: release. */
+	if (dreq->op == DISK_READ && dreq->result >= 0)
+		blk_copy(req, true);
 	blk_answer(vb, req, dreq->result);
+	blk_start_waiting(vb);
 }
 
-#define BLK_FEATURES_RW ((1ULL << VIRTIO_BLK_F_SEG_MAX) | \
+#define BLK_FEATURES_RW ((1ULL << VIRTIO_BLK_F_SIZE_MAX) | \
+			 (1ULL << VIRTIO_BLK_F_SEG_MAX) | \
 			 (1ULL << VIRTIO_BLK_F_BLK_SIZE) | \
 			 (1ULL << VIRTIO_BLK_F_FLUSH) | \
 			 (1ULL << VIRTIO_BLK_F_DISCARD) | \
 			 (1ULL << VIRTIO_BLK_F_WRITE_ZEROES))
 /* Read-only: no discard or write-zeroes to offer, RO instead. */
-#define BLK_FEATURES_RO ((1ULL << VIRTIO_BLK_F_SEG_MAX) | \
+#define BLK_FEATURES_RO ((1ULL << VIRTIO_BLK_F_SIZE_MAX) | \
+			 (1ULL << VIRTIO_BLK_F_SEG_MAX) | \
 			 (1ULL << VIRTIO_BLK_F_BLK_SIZE) | \
 			 (1ULL << VIRTIO_BLK_F_FLUSH) | \
 			 (1ULL << VIRTIO_BLK_F_RO))
@@ -510,8 +643,15 @@ int virtio_blk__init(struct virtio_blk *vb, struct disk *disk,
 	vb->disk = disk;
 	vb->mem = mem;
 	vb->chain = malloc(sizeof(*vb->chain));
-	if (!vb->chain)
+	vb->reqs = calloc(VIRTIO_BLK_QUEUE_SIZE, sizeof(*vb->reqs));
+	if (!vb->chain || !vb->reqs) {
+		free(vb->chain);
+		free(vb->reqs);
+		vb->chain = NULL;
+		vb->reqs = NULL;
 		return -ENOMEM;
+	}
+	bounce__init(&vb->pool, BLK_BOUNCE_BUDGET);
 	if (id)
 		blk_set_id(vb, id);
 	else
@@ -533,6 +673,15 @@ int virtio_blk__register(struct virtio_blk *vb, struct bus *bus)
 
 void virtio_blk__exit(struct virtio_blk *vb)
 {
+	unsigned int i;
+
+	/* Nothing is in flight any more: the disk was drained or forgotten. */
+	for (i = 0; vb->reqs && i < VIRTIO_BLK_QUEUE_SIZE; i++)
+		if (vb->reqs[i].busy)
+			blk_put(vb, &vb->reqs[i]);
+	bounce__exit(&vb->pool);
+	free(vb->reqs);
 	free(vb->chain);
+	vb->reqs = NULL;
 	vb->chain = NULL;
 }

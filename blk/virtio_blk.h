@@ -3,19 +3,22 @@
 #define MICROVM_VIRTIO_BLK_H
 
 #include "../devices/virtio_mmio.h"
+#include "bounce.h"
 #include "disk.h"
 
 /*
  * virtio-blk (VIRTIO 1.x, section 5.2) on a struct disk.  Requests are
  * taken from the queue in order at QueueNotify, given ids in that
- * (deterministic) order, and handed to the disk engine; the used ring is
- * written and the interrupt raised only when the vCPU loop releases the
- * completion (EV_BLK_DONE, then disk__completed()), the moment replay
- * pins.
+ * (deterministic) order, and handed to the disk engine; data is copied
+ * between the guest and host buffers, the used ring written and the
+ * interrupt raised only when the vCPU loop releases the completion (the
+ * disk's input source), the moment replay pins.
  */
 #define VIRTIO_BLK_QUEUE_SIZE 256
 #define VIRTIO_BLK_SEG_MAX 126
 #define VIRTIO_BLK_ID_BYTES 20
+
+struct virtio_blk_req;
 
 struct virtio_blk {
 	struct virtio_mmio mmio;
@@ -24,9 +27,14 @@ struct virtio_blk {
 	const struct guest_mem *mem;
 	char id[VIRTIO_BLK_ID_BYTES + 1];
 	struct virtq_chain *chain;	/* scratch for virtq__pop (16 KiB) */
-	u64 generation;			/* device resets so far */
+	struct virtio_blk_req *reqs;	/* one slot per descriptor head */
+	struct bounce_pool pool;	/* host buffers for data in flight */
+	/* Heads waiting for a bounce buffer, in arrival order. */
+	u16 waiting[VIRTIO_BLK_QUEUE_SIZE];
+	unsigned int wait_head, nwaiting;
 	u64 inflight;			/* submitted to the disk engine */
 	u64 errors;			/* host I/O errors answered IOERR */
+	u64 bad_requests;		/* driver errors answered IOERR */
 	u64 stats_req[16];		/* answered requests by type */
 };
 

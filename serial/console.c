@@ -106,13 +106,14 @@ void console__tx(void *ctx, const u8 *buf, size_t len)
 	}
 }
 
-static void console_post(struct console *c, enum ev_type type,
+static void console_post(struct console *c, enum console_event kind,
 			 const u8 *data, unsigned int len)
 {
 	struct event ev;
 
 	memset(&ev, 0, sizeof(ev));
-	ev.type = type;
+	ev.src = &c->src;
+	ev.kind = kind;
 	ev.len = len;
 	if (len)
 		memcpy(ev.data, data, len);
@@ -128,7 +129,7 @@ static u64 counter_diff(atomic_uint_fast64_t *a, atomic_uint_fast64_t *b)
 }
 
 /*
- * Reader: how many bytes the next EV_SERIAL_RX may carry.  The refund
+ * Reader: how many bytes the next CONSOLE_EV_RX may carry.  The refund
  * counters only grow, so a stale read can only under-estimate.
  */
 static unsigned int console_credit(struct console *c)
@@ -152,7 +153,7 @@ static void console_flush(struct console *c)
 		/* Count first, so the vCPU never refunds more than posted. */
 		atomic_fetch_add(&c->posted_bytes, n);
 		atomic_fetch_add(&c->posted_events, 1);
-		console_post(c, EV_SERIAL_RX, c->pending, n);
+		console_post(c, CONSOLE_EV_RX, c->pending, n);
 		c->npending -= n;
 		memmove(c->pending, c->pending + n, c->npending);
 	}
@@ -198,7 +199,7 @@ static unsigned int console_filter(struct console *c, const u8 *in,
 			/* Once: the loop is already on its way out. */
 			if (!c->quit_posted) {
 				c->quit_posted = true;
-				console_post(c, EV_QUIT, NULL, 0);
+				console_post(c, CONSOLE_EV_QUIT, NULL, 0);
 			}
 			break;
 		case 'h':
@@ -274,7 +275,7 @@ static void *console_reader(void *arg)
 
 		console_flush(c);
 		if (eof && !c->npending) {
-			console_post(c, EV_SERIAL_EOF, NULL, 0);
+			console_post(c, CONSOLE_EV_EOF, NULL, 0);
 			break;
 		}
 		if (c->npending) {
@@ -364,7 +365,7 @@ void console__deliver(struct console *c, const struct event *ev)
 {
 	unsigned int len, n, tail, first;
 
-	assert(ev->type == EV_SERIAL_RX);
+	assert(ev->kind == CONSOLE_EV_RX);
 	len = MIN(ev->len, (u32)EV_DATA_MAX);
 	n = MIN(len, CONSOLE_BACKLOG - c->count);
 	if (n < len) {
@@ -391,7 +392,31 @@ void console__deliver(struct console *c, const struct event *ev)
 	console_wake_reader(c);
 }
 
-int console__init(struct console *c, struct evq *q, struct uart *u)
+/* The source's release callback: input reaches the guest now. */
+static void console_release(void *ctx, const struct event *ev)
+{
+	struct console *c = ctx;
+
+	switch (ev->kind) {
+	case CONSOLE_EV_RX:
+		/*
+		 * The reader's own events always fit (credit); anything
+		 * else that supplies bytes must ask console__can_accept().
+		 */
+		console__deliver(c, ev);
+		break;
+	case CONSOLE_EV_EOF:
+		pr_debug("console input closed");
+		break;
+	case CONSOLE_EV_QUIT:
+		if (c->quit)
+			c->quit(c->quit_ctx);
+		break;
+	}
+}
+
+int console__init(struct console *c, struct evq *q, struct uart *u,
+		  void (*quit)(void *ctx), void *quit_ctx)
 {
 	struct sigaction sa;
 	int ret;
@@ -399,6 +424,17 @@ int console__init(struct console *c, struct evq *q, struct uart *u)
 	memset(c, 0, sizeof(*c));
 	c->q = q;
 	c->uart = u;
+	c->quit = quit;
+	c->quit_ctx = quit_ctx;
+	c->src = (struct evq_source){
+		.name = "console",
+		.release = console_release,
+		.ctx = c,
+		.quota = CONSOLE_MAX_QUEUED_RX + 2,
+	};
+	ret = evq__add_source(q, &c->src);
+	if (ret)
+		return ret;
 	c->wake[0] = c->wake[1] = -1;
 	atomic_init(&c->posted_bytes, 0);
 	atomic_init(&c->consumed_bytes, 0);

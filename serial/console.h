@@ -12,8 +12,9 @@
 /*
  * The host side of COM1: guest output to stdout, stdin to the guest.
  *
- * Input crosses threads only as events.  The reader thread reads stdin and
- * posts EV_SERIAL_RX; the vCPU loop pops them and calls console__deliver(),
+ * Input crosses threads only as events of the console's input source.  The
+ * reader thread reads stdin and posts CONSOLE_EV_RX; the vCPU loop pops
+ * them and releases them to console__deliver(),
  * which appends to a backlog owned by the vCPU thread and moves what fits
  * into the UART's RX FIFO; the rest follows when the guest reads RBR (the
  * UART's rx-room callback).  So the moment a byte enters the FIFO is a
@@ -31,10 +32,10 @@
  *  - when the guest stops reading, the reader stops reading stdin, and
  *    the pipe or terminal buffer pushes back on whoever writes to it;
  *  - the reader puts at most CONSOLE_MAX_QUEUED_RX + 2 events (those plus
- *    one EV_SERIAL_EOF and one EV_QUIT) in the queue at any time, so a
- *    queue sized with room for them never blocks the reader in evq__post(),
- *    and console__stop() can always join it.
- * console__can_accept() is for other sources of EV_SERIAL_RX (the replay
+ *    one CONSOLE_EV_EOF and one CONSOLE_EV_QUIT) in the queue at any time:
+ *    that is the source's quota, so the reader never blocks in
+ *    evq__post(), and console__stop() can always join it.
+ * console__can_accept() is for other suppliers of input bytes (the replay
  * core injecting recorded input, tests): hand over an event only while it
  * returns true; otherwise wait for the guest to read (another exit).
  */
@@ -42,9 +43,19 @@
 #define CONSOLE_MAX_QUEUED_RX	16
 #define CONSOLE_PENDING		256	/* reader bytes awaiting credit */
 
+/* The console source's event kinds. */
+enum console_event {
+	CONSOLE_EV_RX,		/* bytes in data[0..len) */
+	CONSOLE_EV_EOF,		/* stdin closed */
+	CONSOLE_EV_QUIT,	/* Ctrl-A x */
+};
+
 struct console {
 	struct evq *q;
+	struct evq_source src;
 	struct uart *uart;
+	void (*quit)(void *ctx);	/* Ctrl-A x, on the vCPU thread */
+	void *quit_ctx;
 
 	/* vCPU thread only. */
 	u8 backlog[CONSOLE_BACKLOG];
@@ -74,19 +85,22 @@ struct console {
 };
 
 /*
- * Puts stdin in raw mode if it is a terminal (restored at exit), ignores
- * SIGPIPE, and connects the UART's rx-room callback.  The UART must have
- * been set up with console__tx as its tx callback.
+ * Registers the console's input source, puts stdin in raw mode if it is a
+ * terminal (restored at exit), ignores SIGPIPE, and connects the UART's
+ * rx-room callback.  The UART must have been set up with console__tx as
+ * its tx callback.  quit is called (vCPU thread) when the user types
+ * Ctrl-A x.
  */
-int console__init(struct console *c, struct evq *q, struct uart *u);
+int console__init(struct console *c, struct evq *q, struct uart *u,
+		  void (*quit)(void *ctx), void *quit_ctx);
 /* Starts the stdin reader; does nothing (returns 0) if fd 0 is closed. */
 int console__start(struct console *c);
 /* Stops and joins the reader; safe if it never started. */
 void console__stop(struct console *c);
 
-/* vCPU thread: may another EV_SERIAL_RX be handed to console__deliver()? */
+/* vCPU thread: may another CONSOLE_EV_RX be handed to console__deliver()? */
 bool console__can_accept(const struct console *c);
-/* vCPU thread: take one EV_SERIAL_RX popped from the queue. */
+/* vCPU thread: take the bytes of one CONSOLE_EV_RX. */
 void console__deliver(struct console *c, const struct event *ev);
 
 /* The UART tx callback: writes to stdout.  ctx is unused (may be NULL). */

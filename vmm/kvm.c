@@ -8,19 +8,49 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Intel VMX needs three pages for the real-mode TSS; outside RAM. */
 #define KVM_TSS_ADDR 0xfffbd000UL
 
+/*
+ * /dev/kvm must be the KVM character device.  A regular file there (a
+ * shell's `exec 3<>/dev/kvm` as root creates one) or some other device
+ * would otherwise fail later with a baffling ioctl error.
+ */
+static int kvm_check_node(void)
+{
+	struct stat st;
+
+	if (stat("/dev/kvm", &st) < 0)
+		return 0;	/* open() below says why */
+	if (S_ISCHR(st.st_mode))
+		return 0;
+	pr_err("/dev/kvm is not a KVM device (it is %s); KVM is not available on this host%s",
+	       S_ISREG(st.st_mode) ? "a regular file" :
+	       S_ISDIR(st.st_mode) ? "a directory" : "not a character device",
+	       S_ISREG(st.st_mode) && !st.st_size ?
+		       " (an empty file left by a script that opened it for writing: remove it)" :
+		       "");
+	return -ENODEV;
+}
+
 static int kvm_open_dev(struct kvm *kvm)
 {
+	int ret = kvm_check_node();
+
+	if (ret)
+		return ret;
 	kvm->sys_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (kvm->sys_fd >= 0)
 		return 0;
 	switch (errno) {
 	case ENOENT:
-		pr_err("cannot open /dev/kvm: no such device; KVM is not available on this host (load kvm_intel or kvm_amd, or enable virtualization in the firmware / for this VM)");
+	case ENODEV:
+	case ENXIO:
+		pr_err("cannot open /dev/kvm: %s; KVM is not available on this host (load kvm_intel or kvm_amd, or enable virtualization in the firmware / for this VM)",
+		       strerror(errno));
 		break;
 	case EACCES:
 	case EPERM:
@@ -47,6 +77,11 @@ static int kvm_check_caps(struct kvm *kvm)
 	unsigned int i;
 	int ver = ioctl(kvm->sys_fd, KVM_GET_API_VERSION, 0);
 
+	if (ver < 0) {
+		pr_err("/dev/kvm is not a KVM device (KVM_GET_API_VERSION: %s)",
+		       strerror(errno));
+		return -ENODEV;
+	}
 	if (ver != KVM_API_VERSION) {
 		pr_err("/dev/kvm speaks KVM API %d, microvm needs %d", ver,
 		       KVM_API_VERSION);
@@ -66,8 +101,7 @@ int kvm__open(struct kvm *kvm)
 {
 	int ret;
 
-	memset(kvm, 0, sizeof(*kvm));
-	kvm->vm_fd = kvm->vcpu_fd = -1;
+	kvm->sys_fd = kvm->vm_fd = kvm->vcpu_fd = -1;
 	ret = kvm_open_dev(kvm);
 	if (ret)
 		return ret;
@@ -98,9 +132,8 @@ int kvm__check_mem_size(u64 mem_size)
 	return 0;
 }
 
-static int kvm_alloc_ram(struct kvm *kvm, u64 mem_size)
+int kvm__alloc_ram(struct kvm *kvm, u64 mem_size)
 {
-	struct kvm_userspace_memory_region region;
 	void *p;
 
 	/*
@@ -117,16 +150,22 @@ static int kvm_alloc_ram(struct kvm *kvm, u64 mem_size)
 	madvise(p, mem_size, MADV_MERGEABLE);
 	kvm->mem.host = p;
 	kvm->mem.size = mem_size;
+	return 0;
+}
 
-	region = (struct kvm_userspace_memory_region){
+static int kvm_register_ram(struct kvm *kvm)
+{
+	struct kvm_userspace_memory_region region = {
 		.slot = 0,
 		.guest_phys_addr = 0,
-		.memory_size = mem_size,
-		.userspace_addr = (u64)(uintptr_t)p,
+		.memory_size = kvm->mem.size,
+		.userspace_addr = (u64)(uintptr_t)kvm->mem.host,
 	};
+
 	if (ioctl(kvm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
 		pr_err("KVM_SET_USER_MEMORY_REGION (%llu MiB): %s",
-		       (unsigned long long)(mem_size / MiB), strerror(errno));
+		       (unsigned long long)(kvm->mem.size / MiB),
+		       strerror(errno));
 		return -errno;
 	}
 	return 0;
@@ -157,7 +196,7 @@ static int kvm_create_vcpu(struct kvm *kvm)
 	return 0;
 }
 
-int kvm__create_vm(struct kvm *kvm, u64 mem_size)
+int kvm__create_vm(struct kvm *kvm)
 {
 	int ret;
 
@@ -170,7 +209,7 @@ int kvm__create_vm(struct kvm *kvm, u64 mem_size)
 		pr_err("KVM_SET_TSS_ADDR: %s", strerror(errno));
 		return -errno;
 	}
-	ret = kvm_alloc_ram(kvm, mem_size);
+	ret = kvm_register_ram(kvm);
 	if (ret)
 		return ret;
 	return kvm_create_vcpu(kvm);

@@ -28,9 +28,16 @@ struct kvm {
  * Open /dev/kvm and check the API version and the capabilities microvm
  * relies on.  Prints what is wrong and how to fix it.
  */
+/* Open /dev/kvm and check what microvm needs (kvm->mem is left alone). */
 int kvm__open(struct kvm *kvm);
-/* Create the VM, its RAM (mem_size bytes from guest-physical 0) and vCPU 0. */
-int kvm__create_vm(struct kvm *kvm, u64 mem_size);
+/*
+ * Guest RAM, mem_size bytes for guest-physical 0: plain host memory, so
+ * that the kernel and initrd can be loaded (and checked) before /dev/kvm
+ * is opened.
+ */
+int kvm__alloc_ram(struct kvm *kvm, u64 mem_size);
+/* Create the VM with the RAM of kvm__alloc_ram(), and vCPU 0. */
+int kvm__create_vm(struct kvm *kvm);
 void kvm__close(struct kvm *kvm);
 /*
  * Read or write n model-specific registers of a vCPU (KVM_GET/SET_MSRS).

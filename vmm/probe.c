@@ -45,7 +45,9 @@ static int probe_vm_create(struct probe_vm *p, const u8 *code, size_t len,
 	ret = kvm__open(&p->kvm);
 	if (ret)
 		return ret;
-	ret = kvm__create_vm(&p->kvm, PROBE_RAM);
+	ret = kvm__alloc_ram(&p->kvm, PROBE_RAM);
+	if (!ret)
+		ret = kvm__create_vm(&p->kvm);
 	if (ret)
 		goto fail;
 	ret = boot__setup_tables(&p->kvm.mem, &p->bi);
@@ -462,7 +464,7 @@ static const char *answer(enum probe_answer a)
 int probe__print_table(void)
 {
 	struct host_caps c;
-	struct kvm kvm;
+	struct kvm kvm = { 0 };
 	unsigned int i;
 
 	if (kvm__open(&kvm))

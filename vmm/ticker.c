@@ -10,10 +10,31 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+/* Nothing to do: the loop runs expired timers after every release. */
+static void ticker_release(void *ctx __maybe_unused,
+			   const struct event *ev __maybe_unused)
+{
+}
+
 int ticker__init(struct ticker *t, struct evq *q)
 {
+	int ret;
+
 	memset(t, 0, sizeof(*t));
+	t->tfd = t->stop_fd = -1;
 	t->evq = q;
+	t->src = (struct evq_source){
+		.name = "timer",
+		.release = ticker_release,
+		.ctx = t,
+		.quota = 1,
+		.coalesce = true,
+	};
+	ret = evq__add_source(q, &t->src);
+	if (ret) {
+		pr_err("cannot register the timer: %s", strerror(-ret));
+		return ret;
+	}
 	t->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
 	if (t->tfd < 0) {
 		pr_err("timerfd_create: %s", strerror(errno));
@@ -38,7 +59,7 @@ static void *ticker_thread(void *arg)
 
 	for (;;) {
 		u64 expirations;
-		struct event ev = { .type = EV_TIMER };
+		struct event ev = { .src = &t->src };
 
 		if (poll(pfd, 2, -1) < 0) {
 			if (errno == EINTR)

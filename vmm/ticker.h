@@ -9,9 +9,11 @@
 
 /*
  * The host side of guest timers: a thread sleeping on a timerfd that posts
- * EV_TIMER to the event queue when the earliest virtual-clock deadline
+ * an event of the "timer" source when the earliest virtual-clock deadline
  * comes.  It never touches device state; the vCPU loop runs the expired
- * timers (vclock__run_expired) when it pops the event.
+ * timers (vclock__run_expired) after it releases the event.  The event
+ * only says "look at the clock", so the source coalesces: one queued at
+ * most, however fast the ticker fires while the vCPU is busy.
  */
 struct ticker {
 	int tfd;
@@ -20,6 +22,7 @@ struct ticker {
 	bool running;
 	u64 armed;		/* host deadline currently armed, 0 = none */
 	struct evq *evq;
+	struct evq_source src;
 };
 
 int ticker__init(struct ticker *t, struct evq *q);

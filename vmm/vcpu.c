@@ -52,46 +52,14 @@ void vcpu__kick(void *opaque)
 {
 	struct vm *vm = opaque;
 
+	/*
+	 * A post from the vCPU thread itself (the sync disk engine) is
+	 * released before the next KVM_RUN anyway; a kick would only make
+	 * that KVM_RUN return at once for nothing.
+	 */
+	if (pthread_equal(pthread_self(), vm->vcpu_thread))
+		return;
 	pthread_kill(vm->vcpu_thread, SIG_KICK);
-}
-
-static void vcpu_handle_event(struct vm *vm, const struct event *ev)
-{
-	switch (ev->type) {
-	case EV_TIMER:
-		/* Timers are run below, whatever woke us. */
-		break;
-	case EV_SERIAL_RX:
-		if (console__can_accept(&vm->console)) {
-			console__deliver(&vm->console, ev);
-		} else {
-			/*
-			 * The console's backlog is full.  Its own reader is
-			 * flow-controlled and never gets here; another input
-			 * source that ignores can_accept loses the excess.
-			 */
-			if (!vm->stats.rx_dropped)
-				pr_warn("guest is not reading its serial input; dropping input");
-			vm->stats.rx_dropped += ev->len;
-		}
-		break;
-	case EV_BLK_DONE:
-		/* The moment the device may answer the guest: now. */
-		disk__completed(ev->ptr);
-		break;
-	case EV_SERIAL_EOF:
-		pr_debug("console input closed");
-		break;
-	case EV_QUIT:
-		if (ev->arg)
-			vm__stop(vm, 128 + (int)ev->arg, strsignal(ev->arg));
-		else
-			vm__stop(vm, VM_EXIT_OK, "quit from the console");
-		break;
-	default:
-		pr_warn("unexpected event type %d", ev->type);
-		break;
-	}
 }
 
 /* Release queued events, run expired timers, re-arm the host timer. */
@@ -100,8 +68,9 @@ static void vcpu_service(struct vm *vm)
 	struct event ev;
 	u64 next;
 
+	/* The one door: each input takes effect here, in queue order. */
 	while (evq__pop(&vm->evq, &ev))
-		vcpu_handle_event(vm, &ev);
+		evq__release(&ev);
 	vclock__run_expired(&vm->clock);
 	next = vclock__next_deadline(&vm->clock);
 	ticker__arm(&vm->ticker,

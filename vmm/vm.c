@@ -24,11 +24,11 @@ static const unsigned int vm_disk_irqs[VM_MAX_DISKS] = {
 #define COM1_IRQ 4
 #define PIT_IRQ 0
 /*
- * Room for every event that can be outstanding at once, so producers never
- * block on a full queue (which would deadlock a drain at exit): each
- * disk's whole queue of completions, the console's bounded input, timers.
+ * How long exit waits for disk requests still in the host after a quit
+ * signal; a second signal stops waiting at once.  Data of requests the
+ * guest was never told about may be lost then, as on a power cut.
  */
-#define EVQ_DEPTH (VM_MAX_DISKS * VIRTIO_BLK_QUEUE_SIZE + 256)
+#define VM_DRAIN_AFTER_SIGNAL_NS (3 * NSEC_PER_SEC)
 
 /* Signals that end the VM cleanly; handled by sigwait in one thread. */
 static void vm_quit_signals(sigset_t *set)
@@ -75,11 +75,11 @@ static u64 vm_disk_base(unsigned int i)
  * Linux guest without ACPI finds virtio-mmio devices), then the host
  * workarounds.
  */
-static int vm_compose_cmdline(struct vm *vm)
+static int vm_compose_cmdline(struct vm *vm, bool fixups)
 {
 	const char *user = vm->cfg.cmdline ? vm->cfg.cmdline : "";
-	const char *extra = vm->cfg.cmdline_fixups ? quirks__cmdline(&vm->caps) :
-						     "";
+	const char *extra = fixups && vm->cfg.cmdline_fixups ?
+				    quirks__cmdline(&vm->caps) : "";
 	size_t n, len = sizeof(vm->cmdline);
 	unsigned int i;
 	int w;
@@ -122,49 +122,68 @@ static void vm_note_fixups(const struct vm *vm)
 		extra);
 }
 
-static int vm_setup_kvm(struct vm *vm)
-{
-	int ret = kvm__check_mem_size(vm->cfg.mem_size);
-
-	if (ret)
-		return ret;
-	ret = kvm__open(&vm->kvm);
-	if (ret)
-		return ret;
-	probe__quick(&vm->caps);
-	ret = vm_compose_cmdline(vm);
-	if (ret)
-		return ret;
-	ret = kvm__create_vm(&vm->kvm, vm->cfg.mem_size);
-	if (ret)
-		return ret;
-	quirks__init(&vm->quirks, &vm->kvm, &vm->caps);
-	ret = cpuid__build(vm->kvm.sys_fd, &vm->cpuid);
-	if (ret)
-		return ret;
-	return cpuid__apply(vm->kvm.vcpu_fd, &vm->cpuid);
-}
-
-static int vm_setup_boot(struct vm *vm)
+/* Kernel, initrd, zero page and command line into guest RAM. */
+static int vm_load(struct vm *vm)
 {
 	struct boot_config bc = {
 		.kernel_path = vm->cfg.kernel,
 		.initrd_path = vm->cfg.initrd,
 		.cmdline = vm->cmdline,
 	};
-	struct boot_info bi;
-	int ret;
 
-	ret = boot__load(&vm->kvm.mem, &bc, &bi);
+	return boot__load(&vm->kvm.mem, &bc, &vm->boot);
+}
+
+/*
+ * Everything that needs the user's files but not KVM: RAM, the kernel,
+ * initrd and command line (loaded once without the host workarounds,
+ * which need the probes), so that every mistake in them is reported on
+ * any host, also one without /dev/kvm.
+ */
+static int vm_preflight(struct vm *vm)
+{
+	int ret = kvm__check_mem_size(vm->cfg.mem_size);
+
+	if (!ret)
+		ret = kvm__alloc_ram(&vm->kvm, vm->cfg.mem_size);
+	if (!ret)
+		ret = vm_compose_cmdline(vm, false);
+	if (!ret)
+		ret = vm_load(vm);
+	return ret;
+}
+
+static int vm_setup_kvm(struct vm *vm)
+{
+	int ret = kvm__open(&vm->kvm);
+
 	if (ret)
 		return ret;
+	probe__quick(&vm->caps);
+	ret = kvm__create_vm(&vm->kvm);
+	if (ret)
+		return ret;
+	quirks__init(&vm->quirks, &vm->kvm, &vm->caps);
+	ret = cpuid__build(vm->kvm.sys_fd, &vm->cpuid);
+	if (!ret)
+		ret = cpuid__apply(vm->kvm.vcpu_fd, &vm->cpuid);
+	if (ret)
+		return ret;
+	/* The workarounds the probes asked for change the command line. */
+	if (vm->cfg.cmdline_fixups && *quirks__cmdline(&vm->caps)) {
+		ret = vm_compose_cmdline(vm, true);
+		if (!ret)
+			ret = vm_load(vm);
+		if (ret)
+			return ret;
+	}
 	pr_debug("%s kernel at %#llx-%#llx, entry %#llx, initrd %llu bytes at %#llx",
-		 bi.format, (unsigned long long)bi.kernel_start,
-		 (unsigned long long)bi.kernel_end,
-		 (unsigned long long)bi.entry,
-		 (unsigned long long)bi.initrd_size,
-		 (unsigned long long)bi.initrd_start);
-	return boot__setup_vcpu(vm->kvm.vcpu_fd, &bi);
+		 vm->boot.format, (unsigned long long)vm->boot.kernel_start,
+		 (unsigned long long)vm->boot.kernel_end,
+		 (unsigned long long)vm->boot.entry,
+		 (unsigned long long)vm->boot.initrd_size,
+		 (unsigned long long)vm->boot.initrd_start);
+	return boot__setup_vcpu(vm->kvm.vcpu_fd, &vm->boot);
 }
 
 static struct irq_line vm_irq(struct vm *vm, unsigned int irq)
@@ -176,7 +195,6 @@ static int vm_setup_devices(struct vm *vm)
 {
 	int ret;
 
-	bus__init(&vm->bus);
 	pic__init(&vm->pic);
 	pit__init(&vm->pit, &vm->clock, vm_irq(vm, PIT_IRQ));
 	/* The RTC starts at host wall time; replay will pass the recorded one. */
@@ -235,6 +253,38 @@ static int vm_setup_disks(struct vm *vm)
 	return 0;
 }
 
+/* The quit signals' source: SIGINT, SIGTERM, SIGHUP end the VM. */
+static void vm_signal_release(void *ctx, const struct event *ev)
+{
+	struct vm *vm = ctx;
+
+	vm->signals++;
+	vm__stop(vm, 128 + (int)ev->arg, strsignal((int)ev->arg));
+}
+
+static void vm_console_quit(void *ctx)
+{
+	vm__stop(ctx, VM_EXIT_OK, "quit from the console");
+}
+
+static int vm_setup_queue(struct vm *vm)
+{
+	int ret = evq__init(&vm->evq);
+
+	vm->signal_src = (struct evq_source){
+		.name = "signal",
+		.release = vm_signal_release,
+		.ctx = vm,
+		.quota = 1,
+		.coalesce = true,	/* the first signal decides */
+	};
+	if (!ret)
+		ret = evq__add_source(&vm->evq, &vm->signal_src);
+	if (ret)
+		pr_err("cannot create the event queue: %s", strerror(-ret));
+	return ret;
+}
+
 int vm__init(struct vm *vm, const struct vm_config *cfg)
 {
 	sigset_t set;
@@ -244,6 +294,7 @@ int vm__init(struct vm *vm, const struct vm_config *cfg)
 	vm->cfg = *cfg;
 	vm->kvm.sys_fd = vm->kvm.vm_fd = vm->kvm.vcpu_fd = -1;
 	vm->ticker.tfd = vm->ticker.stop_fd = -1;
+	bus__init(&vm->bus);
 
 	/*
 	 * Block the quit signals and the kick in this thread before any
@@ -254,24 +305,23 @@ int vm__init(struct vm *vm, const struct vm_config *cfg)
 	sigaddset(&set, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 
-	ret = vm_setup_kvm(vm);
+	/* The user's files first: their errors need no KVM to be told. */
+	ret = vm_setup_queue(vm);
 	if (!ret)
-		ret = vm_setup_boot(vm);
-	if (ret)
-		return ret;
-	ret = evq__init(&vm->evq, EVQ_DEPTH);
-	if (ret) {
-		pr_err("cannot create the event queue: %s", strerror(-ret));
-		return ret;
+		ret = vm_preflight(vm);
+	if (!ret) {
+		vclock__init(&vm->clock, false);
+		ret = ticker__init(&vm->ticker, &vm->evq);
 	}
-	vclock__init(&vm->clock, false);
-	ret = ticker__init(&vm->ticker, &vm->evq);
 	if (!ret)
 		ret = vm_setup_devices(vm);
 	if (!ret)
 		ret = vm_setup_disks(vm);
 	if (!ret)
-		ret = console__init(&vm->console, &vm->evq, &vm->uart);
+		ret = vm_setup_kvm(vm);
+	if (!ret)
+		ret = console__init(&vm->console, &vm->evq, &vm->uart,
+				    vm_console_quit, vm);
 	return ret;
 }
 
@@ -283,11 +333,11 @@ static void *vm_signal_thread(void *opaque)
 
 	vm_quit_signals(&set);
 	for (;;) {
-		struct event ev = { .type = EV_QUIT };
+		struct event ev = { .src = &vm->signal_src };
 
 		if (sigwait(&set, &sig))
 			continue;
-		ev.arg = sig;
+		ev.arg = (u64)sig;
 		evq__post(&vm->evq, &ev);
 	}
 	return NULL;
@@ -313,20 +363,55 @@ int vm__run(struct vm *vm)
 	return vm->exit_code;
 }
 
+static u64 vm_disks_inflight(const struct vm *vm)
+{
+	u64 n = 0;
+
+	for (unsigned int i = 0; i < vm->ndisks; i++)
+		n += vm->disks[i].inflight;
+	return n;
+}
+
 /*
- * Let every request in the host finish (its data reaches the image) and
- * release the completions nobody will pop any more.
+ * Let every request in the host finish, so that data the host accepted
+ * reaches the image, by releasing completions as the run loop would.
+ * Engine threads never block posting them (each disk's quota covers what
+ * it has in flight), and the signal thread still runs: after a quit
+ * signal the wait is bounded, and another signal ends it at once.
+ * Returns false when requests were left behind.
  */
+static bool vm_drain_disks(struct vm *vm)
+{
+	u64 start = util__host_ns(), signals = vm->signals;
+	bool by_signal = vm->exit_code > 128;
+	struct event ev;
+
+	while (vm_disks_inflight(vm)) {
+		if (vm->signals != signals ||
+		    (by_signal && util__host_ns() - start > VM_DRAIN_AFTER_SIGNAL_NS)) {
+			pr_warn("exiting with %llu disk requests still in the host (the guest was never told they completed)",
+				(unsigned long long)vm_disks_inflight(vm));
+			return false;
+		}
+		evq__wait(&vm->evq, 100 * 1000 * 1000);
+		while (evq__pop(&vm->evq, &ev))
+			evq__release(&ev);
+	}
+	return true;
+}
+
 static void vm_exit_disks(struct vm *vm)
 {
-	struct event ev;
 	unsigned int i;
 
-	for (i = 0; i < vm->ndisks; i++)
-		disk__drain(&vm->disks[i]);
-	while (vm->evq.ring && evq__pop(&vm->evq, &ev)) {
-		if (ev.type == EV_BLK_DONE)
-			disk__completed(ev.ptr);
+	if (!vm_drain_disks(vm)) {
+		/*
+		 * An engine thread is stuck in the host (a hung NFS server):
+		 * joining it would hang too.  The process is about to exit,
+		 * which ends it; leave the disks and the queue alone.
+		 */
+		vm->abandoned = true;
+		return;
 	}
 	for (i = 0; i < vm->ndisks; i++) {
 		virtio_blk__exit(&vm->blks[i]);
@@ -341,15 +426,17 @@ void vm__exit(struct vm *vm)
 	console__restore();
 	if (vm->ticker.tfd >= 0)
 		ticker__stop(&vm->ticker);
+	/* Before the signal thread goes: a signal may cut the drain short. */
+	vm_exit_disks(vm);
 	if (vm->signal_thread_started) {
 		pthread_cancel(vm->signal_thread);
 		pthread_join(vm->signal_thread, NULL);
 		vm->signal_thread_started = false;
 	}
-	vm_exit_disks(vm);
+	if (vm->abandoned)
+		return;
 	/* Every producer thread has stopped: the queue can go. */
-	if (vm->evq.ring)
-		evq__exit(&vm->evq);
+	evq__exit(&vm->evq);
 	kvm__close(&vm->kvm);
 }
 

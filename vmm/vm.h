@@ -12,6 +12,7 @@
 #include "../devices/rtc.h"
 #include "../blk/disk.h"
 #include "../blk/virtio_blk.h"
+#include "../boot/boot.h"
 #include "../serial/console.h"
 #include "../serial/uart.h"
 #include "cpuid.h"
@@ -85,6 +86,7 @@ struct vm {
 	struct cpuid_policy cpuid;
 	struct bus bus;
 	struct evq evq;
+	struct evq_source signal_src;
 	struct vclock clock;
 	struct ticker ticker;
 	struct pic pic;
@@ -101,8 +103,12 @@ struct vm {
 	pthread_t signal_thread;
 	bool signal_thread_started;
 
+	struct boot_info boot;
+
 	enum vm_state state;
 	int exit_code;
+	u64 signals;		/* quit signals released */
+	bool abandoned;		/* exit left disk requests in the host */
 	struct vm_stats stats;
 };
 
