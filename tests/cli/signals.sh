@@ -25,11 +25,22 @@ for sig in INT TERM HUP; do
 	"$microvm" --kernel "$guest" <"$tmp/in" >"$tmp/out" 2>"$tmp/err" &
 	pid=$!
 	exec 4>"$tmp/in"
-	# Wait until the guest is up and waiting for input.
-	for _ in $(seq 1 100); do
-		grep -q "serial-echo: ready" "$tmp/out" 2>/dev/null && break
+	# Wait until the guest is up and waiting for input: a signal before
+	# that would test start-up, not a running VM.
+	ready=0
+	for _ in $(seq 1 300); do
+		grep -q "serial-echo: ready" "$tmp/out" 2>/dev/null && { ready=1; break; }
 		sleep 0.1
 	done
+	if [ $ready -eq 0 ]; then
+		fail=$((fail + 1))
+		echo "FAIL SIG$sig: the guest never said it was ready in 30 s"
+		sed 's/^/     /' "$tmp/out" "$tmp/err"
+		kill -KILL "$pid" 2>/dev/null
+		wait "$pid" 2>/dev/null
+		exec 4>&-
+		continue
+	fi
 	kill -s "$sig" "$pid"
 	rc=0
 	wait "$pid" || rc=$?

@@ -69,15 +69,16 @@ run_guest() {
 	[ $rc -eq 0 ] || failed "$name: exit status $rc, expected 0"
 	grep -q '^blk-stress: PASS' "$tmp/$name.out" ||
 		failed "$name: the guest did not print 'blk-stress: PASS'"
-	if ! grep -Eq '^blk-stress: out-of-order completions: [0-9]+ of [0-9]+' \
-		"$tmp/$name.out"; then
+	grep -Eq '^blk-stress: out-of-order completions: [0-9]+ of [0-9]+' \
+		"$tmp/$name.out" ||
 		failed "$name: no out-of-order completion count"
-	elif grep -q '^blk-stress: out-of-order completions: 0 of' \
-		"$tmp/$name.out"; then
-		# Not a failure: a sync engine, or a fast host, completes in order.
-		echo "NOTE: $name: every request completed in submission order"
-	fi
 	[ $fail -eq 0 ]
+}
+
+# How many completions the last run saw out of submission order.
+out_of_order() {
+	sed -n 's/^blk-stress: out-of-order completions: \([0-9]*\) of.*/\1/p' \
+		"$tmp/$1.out"
 }
 
 # The words od prints for sector $1 of the image, one per line.
@@ -118,9 +119,26 @@ check_samples() {
 	echo "checked $n sample sectors of the image from the host"
 }
 
-run_guest rw "$img,id=bs-rw-disk" \
-	"console=ttyS0 blk-stress.mode=rw blk-stress.id=bs-rw-disk"
-rw_ok=$?
+# The default engine is asynchronous (io_uring, or the thread pool where
+# io_uring is missing), so some completions must overtake others: that is
+# what this guest is for.  Whether one run shows it depends on the host's
+# timing, so a run in order is tried again, a few times.
+for attempt in 1 2 3; do
+	truncate -s 0 "$img" && truncate -s "$img_bytes" "$img"
+	run_guest rw "$img,id=bs-rw-disk" \
+		"console=ttyS0 blk-stress.mode=rw blk-stress.id=bs-rw-disk"
+	rw_ok=$?
+	[ $rw_ok -eq 0 ] || break
+	[ "$(out_of_order rw)" -gt 0 ] && break
+	echo "NOTE: attempt $attempt: every completion arrived in submission order; again"
+done
+if [ $rw_ok -eq 0 ] && [ "$(out_of_order rw)" -eq 0 ]; then
+	if grep -q "io_uring unavailable" "$tmp/rw.err"; then
+		echo "SKIP: io_uring is missing here and the thread pool completed every request in order in 3 runs: out-of-order completion not shown"
+		exit 77
+	fi
+	failed "rw: 3 runs, every completion in submission order: the asynchronous engine is not asynchronous"
+fi
 size=$(stat -c %s "$img")
 [ "$size" -eq "$img_bytes" ] ||
 	failed "the image is $size bytes after the rw run, expected $img_bytes"

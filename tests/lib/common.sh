@@ -1,13 +1,28 @@
 # SPDX-License-Identifier: Apache-2.0
 # Shared by the test scripts (sourced, not run).
 
-# Exit 77 (ctest: skipped) with the reason when /dev/kvm cannot be opened
-# the way microvm opens it: existing but unopenable (no kvm group, nested
-# virtualisation off) is a skip, not a failure.
+# Why this host cannot run KVM guests, or nothing when it can.  Never
+# opens /dev/kvm for writing from the shell: as root, `exec 3<>/dev/kvm`
+# on a host without KVM *creates* /dev/kvm as an empty regular file.
+kvm_unusable_reason() {
+	if [ ! -e /dev/kvm ]; then
+		echo "no /dev/kvm on this host (KVM not loaded, or no virtualisation for this machine)"
+	elif [ ! -c /dev/kvm ]; then
+		echo "/dev/kvm is not a character device (remove it; KVM is not available)"
+	elif [ ! -r /dev/kvm ] || [ ! -w /dev/kvm ]; then
+		echo "no read-write permission on /dev/kvm (add the user to the kvm group)"
+	elif ! (exec 3</dev/kvm) 2>/dev/null; then
+		echo "/dev/kvm cannot be opened (no KVM driver behind the device node)"
+	fi
+}
+
+# Exit 77 (ctest: skipped) with the reason when KVM is not usable here.
 require_kvm() {
-	if ! (exec 3<>/dev/kvm) 2>/dev/null; then
-		echo "SKIP: cannot open /dev/kvm read-write" \
-		     "(missing, or no permission: add the user to the kvm group)"
+	local why
+
+	why=$(kvm_unusable_reason)
+	if [ -n "$why" ]; then
+		echo "SKIP: $why"
 		exit 77
 	fi
 }

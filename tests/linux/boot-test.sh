@@ -64,14 +64,22 @@ status=0
 timeout --kill-after=10 "$timeout_s" "${cmd[@]}" </dev/null >"$log" 2>&1 || status=$?
 elapsed=$(($(date +%s) - start))
 
-if grep -q "$marker" "$log" && [ "$status" -eq 0 ]; then
+# A pass is the marker *and* a real power-off: with panic=-1 a kernel whose
+# poweroff failed resets through the i8042, which also exits 0.
+poweroff_msg="guest powered off"
+if grep -q "$marker" "$log" && [ "$status" -eq 0 ] &&
+	grep -q "$poweroff_msg" "$log"; then
 	echo "PASS: $image booted to /init and powered off in ${elapsed} s"
 	grep -E "^(uname -r|cmdline):" "$log" || true
 	exit 0
 fi
 
 case "$status" in
-0) why="microvm exited 0 but the output has no $marker" ;;
+0) if grep -q "$marker" "$log"; then
+	why="microvm exited 0 without '$poweroff_msg' (a reset instead of a power-off?)"
+   else
+	why="microvm exited 0 but the output has no $marker"
+   fi ;;
 124 | 137) why="timed out after ${timeout_s} s (exit status $status)" ;;
 *) why="microvm exited with status $status" ;;
 esac
