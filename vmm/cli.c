@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define DEFAULT_MEM (256 * MiB)
@@ -20,6 +21,8 @@ enum {
 	OPT_STATS,
 	OPT_VERSION,
 	OPT_DISK,
+	OPT_CPU_POLICY,
+	OPT_RTC_EPOCH,
 };
 
 static const struct option cli_options[] = {
@@ -28,6 +31,8 @@ static const struct option cli_options[] = {
 	{ "cmdline", required_argument, NULL, OPT_CMDLINE },
 	{ "mem", required_argument, NULL, OPT_MEM },
 	{ "disk", required_argument, NULL, OPT_DISK },
+	{ "cpu-policy", required_argument, NULL, OPT_CPU_POLICY },
+	{ "rtc-epoch", required_argument, NULL, OPT_RTC_EPOCH },
 	{ "probe-host", no_argument, NULL, OPT_PROBE_HOST },
 	{ "no-cmdline-fixups", no_argument, NULL, OPT_NO_FIXUPS },
 	{ "stats", no_argument, NULL, OPT_STATS },
@@ -54,6 +59,9 @@ void cli__usage(FILE *out)
 	      "                        attach a raw image as a virtio-blk disk (repeatable,\n"
 	      "                        up to 8); Linux sees /dev/vda, /dev/vdb, ... (the\n"
 	      "                        virtio_mmio.device= options are added for you)\n"
+	      "  --cpu-policy NAME     the CPU the guest sees (default, v2, v1; see below)\n"
+	      "  --rtc-epoch SECONDS   the RTC's time at boot, in seconds since 1970-01-01\n"
+	      "                        UTC (default: now), so that runs see the same date\n"
 	      "  --no-cmdline-fixups   do not append the host workarounds (clearcpuid=,\n"
 	      "                        nolapic, noxsave) to the command line\n"
 	      "  --stats               print exit statistics on stderr at the end\n"
@@ -63,6 +71,10 @@ void cli__usage(FILE *out)
 	      "  -h, --help            this help\n"
 	      "      --version         print the version\n"
 	      "\n"
+	      "CPU policies (vendor as the host's, identity and features fixed):\n",
+	      out);
+	cpuid__list_policies(out);
+	fputs("\n"
 	      "Console: Ctrl-A x quits, Ctrl-A h shows the escape keys.\n"
 	      "Exit status: 0 when the guest powers off or reboots, the guest's code when\n"
 	      "it writes to the test exit port (0x501), 1 when the VM cannot start, 2 for\n"
@@ -146,6 +158,37 @@ static int cli_add_disk(struct cli *cli, const char *spec)
 	return 0;
 }
 
+/* The RTC keeps four-digit years: 1970-01-01 to 9999-12-31. */
+#define RTC_EPOCH_MAX 253402300799LL
+
+static int cli_set_rtc_epoch(struct cli *cli, const char *arg)
+{
+	char *end;
+	long long v;
+
+	errno = 0;
+	v = strtoll(arg, &end, 10);
+	if (!*arg || *end || errno || v < 0 || v > RTC_EPOCH_MAX) {
+		pr_err("--rtc-epoch %s: not a time (seconds since 1970-01-01 UTC, 0 to %lld; e.g. $(date +%%s))",
+		       arg, RTC_EPOCH_MAX);
+		return -EINVAL;
+	}
+	cli->vm.rtc_epoch = v;
+	cli->vm.rtc_epoch_set = true;
+	return 0;
+}
+
+static int cli_set_cpu_policy(struct cli *cli, const char *arg)
+{
+	if (!cpuid__policy_exists(arg)) {
+		pr_err("--cpu-policy %s: unknown policy; the policies are:", arg);
+		cpuid__list_policies(stderr);
+		return -EINVAL;
+	}
+	cli->vm.cpu_policy = arg;
+	return 0;
+}
+
 static int cli_one(struct cli *cli, int opt, const char *arg)
 {
 	switch (opt) {
@@ -162,6 +205,10 @@ static int cli_one(struct cli *cli, int opt, const char *arg)
 		return cli_set_mem(cli, arg);
 	case OPT_DISK:
 		return cli_add_disk(cli, arg);
+	case OPT_CPU_POLICY:
+		return cli_set_cpu_policy(cli, arg);
+	case OPT_RTC_EPOCH:
+		return cli_set_rtc_epoch(cli, arg);
 	case OPT_PROBE_HOST:
 		cli->action = CLI_PROBE_HOST;
 		return 0;
@@ -197,6 +244,7 @@ int cli__parse(struct cli *cli, int argc, char **argv)
 	cli->action = CLI_RUN;
 	cli->vm.mem_size = DEFAULT_MEM;
 	cli->vm.cmdline_fixups = true;
+	cli->vm.cpu_policy = CPUID_DEFAULT_POLICY;
 	opterr = 1;
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "vqh", cli_options, NULL)) != -1) {

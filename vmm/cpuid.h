@@ -3,29 +3,54 @@
 #define MICROVM_CPUID_H
 
 #include <linux/kvm.h>
+#include <stdio.h>
 
 #include "../common/util.h"
 
 #define CPUID_MAX_ENTRIES 100
 
 /*
- * The fixed CPUID policy (DESIGN.md): a whitelist of baseline x86-64
- * features, AND-ed with what KVM supports, with everything that makes
- * execution depend on the host hidden: TSC, RDTSCP, RDRAND, RDSEED, the
- * local APIC and x2APIC, TSC-deadline, XSAVE (its area layout is
- * host-specific), the hypervisor's paravirtual leaves (kvmclock) and the
- * PMU leaf.  Whether a host enforces it is a separate question
- * (probe.c): on the hosts described in ENVIRONMENT.md it does not.
+ * The CPUID policy (DESIGN.md): the CPU the guest is told it runs on,
+ * fixed by microvm and not read from the host, so that a run recorded on
+ * one machine describes the same CPU on another.
+ *
+ * A policy is a named feature level (Firecracker's CPU templates are the
+ * model) plus a fixed identity for the host's vendor: vendor string,
+ * family/model/stepping, brand string and address sizes all come from
+ * tables here.  The vendor itself cannot be faked usefully (KVM emulates
+ * SYSCALL/SYSENTER and friends by the host's rules), so a policy names
+ * one identity per vendor and a trace records which one was used.  A
+ * policy feature the host's KVM cannot give is an error at start-up,
+ * naming the feature and the lower policy to use.  Never offered: TSC,
+ * RDTSCP, RDRAND, RDSEED, the local APIC and x2APIC, TSC-deadline, XSAVE
+ * (its area layout is host-specific), the hypervisor's paravirtual leaves
+ * (kvmclock) and the PMU leaf.  Whether a host enforces the policy is a
+ * separate question (probe.c): the PVM-backed hosts of ENVIRONMENT.md do
+ * not.
  */
 struct cpuid_policy {
+	const char *name;	/* the feature level, e.g. "default" */
+	const char *vendor;	/* "AuthenticAMD", "GenuineIntel" */
 	u32 nent;
 	struct kvm_cpuid_entry2 entries[CPUID_MAX_ENTRIES];
 };
 
+/* The policy microvm uses unless told otherwise. */
+#define CPUID_DEFAULT_POLICY "default"
+
 /* Everything KVM supports (the unfiltered host view; probes use it). */
 int cpuid__supported(int kvm_fd, struct cpuid_policy *pol);
-int cpuid__build(int kvm_fd, struct cpuid_policy *pol);
+/*
+ * Build policy `name` for this host's vendor.  Prints what is wrong and
+ * returns -EINVAL for an unknown name, -ENOTSUP when the host lacks a
+ * feature of it or has a vendor with no identity here.
+ */
+int cpuid__build(int kvm_fd, const char *name, struct cpuid_policy *pol);
 int cpuid__apply(int vcpu_fd, const struct cpuid_policy *pol);
+/* Is `name` a policy?  For the command line (no KVM needed). */
+bool cpuid__policy_exists(const char *name);
+/* "name: description" lines of every policy, for --help and errors. */
+void cpuid__list_policies(FILE *out);
 /* The policy's value for a leaf/subleaf, NULL if the policy omits it. */
 const struct kvm_cpuid_entry2 *cpuid__find(const struct cpuid_policy *pol,
 					   u32 function, u32 index);

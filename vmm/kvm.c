@@ -272,3 +272,21 @@ int kvm__set_msrs(int vcpu_fd, const u32 *index, const u64 *value,
 {
 	return kvm_msrs(vcpu_fd, KVM_SET_MSRS, index, (u64 *)value, n, true);
 }
+
+int kvm__enforce_pv_cpuid(const struct kvm *kvm)
+{
+	struct kvm_enable_cap cap = {
+		.cap = KVM_CAP_ENFORCE_PV_FEATURE_CPUID,
+		.args = { 1 },
+	};
+
+	if (ioctl(kvm->sys_fd, KVM_CHECK_EXTENSION,
+		  KVM_CAP_ENFORCE_PV_FEATURE_CPUID) <= 0)
+		return 0;
+	if (ioctl(kvm->vcpu_fd, KVM_ENABLE_CAP, &cap) < 0) {
+		pr_err("KVM_ENABLE_CAP(ENFORCE_PV_FEATURE_CPUID): %s",
+		       strerror(errno));
+		return -errno;
+	}
+	return 1;
+}

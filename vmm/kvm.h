@@ -48,5 +48,11 @@ int kvm__set_msrs(int vcpu_fd, const u32 *index, const u64 *value,
 		  unsigned int n);
 /* Check a --mem value; prints the reason when it is refused. */
 int kvm__check_mem_size(u64 mem_size);
+/*
+ * Make KVM's paravirtual MSRs and hypercalls (kvmclock...) follow the
+ * CPUID policy, which offers none, where KVM can (Linux 5.10+): 1 if
+ * enforced, 0 where KVM cannot, -errno on failure.
+ */
+int kvm__enforce_pv_cpuid(const struct kvm *kvm);
 
 #endif

@@ -55,7 +55,11 @@ static int probe_vm_create(struct probe_vm *p, const u8 *code, size_t len,
 		goto fail;
 	memcpy(guest_mem__ptr(&p->kvm.mem, PROBE_CODE, len), code, len);
 	p->bi.entry = PROBE_CODE;
-	ret = policy_cpuid ? cpuid__build(p->kvm.sys_fd, &p->cpuid) :
+	/*
+	 * The lowest policy: it can be built on any host, and it hides the
+	 * most, so a host that does not enforce it shows the most.
+	 */
+	ret = policy_cpuid ? cpuid__build(p->kvm.sys_fd, "v1", &p->cpuid) :
 			     cpuid__supported(p->kvm.sys_fd, &p->cpuid);
 	if (!ret)
 		ret = cpuid__apply(p->kvm.vcpu_fd, &p->cpuid);

@@ -164,11 +164,14 @@ static int vm_setup_kvm(struct vm *vm)
 	if (ret)
 		return ret;
 	quirks__init(&vm->quirks, &vm->kvm, &vm->caps);
-	ret = cpuid__build(vm->kvm.sys_fd, &vm->cpuid);
+	ret = cpuid__build(vm->kvm.sys_fd, vm->cfg.cpu_policy, &vm->cpuid);
 	if (!ret)
 		ret = cpuid__apply(vm->kvm.vcpu_fd, &vm->cpuid);
-	if (ret)
+	if (!ret)
+		ret = kvm__enforce_pv_cpuid(&vm->kvm);
+	if (ret < 0)
 		return ret;
+	vm->pv_cpuid_enforced = ret == 1;
 	/* The workarounds the probes asked for change the command line. */
 	if (vm->cfg.cmdline_fixups && *quirks__cmdline(&vm->caps)) {
 		ret = vm_compose_cmdline(vm, true);
@@ -197,8 +200,13 @@ static int vm_setup_devices(struct vm *vm)
 
 	pic__init(&vm->pic);
 	pit__init(&vm->pit, &vm->clock, vm_irq(vm, PIT_IRQ));
-	/* The RTC starts at host wall time; replay will pass the recorded one. */
-	rtc__init(&vm->rtc, &vm->clock, (s64)time(NULL));
+	/*
+	 * The RTC's wall time at boot: the host's now unless --rtc-epoch
+	 * fixes it, so two runs can see the same date (the trace records it).
+	 */
+	if (!vm->cfg.rtc_epoch_set)
+		vm->cfg.rtc_epoch = (s64)time(NULL);
+	rtc__init(&vm->rtc, &vm->clock, vm->cfg.rtc_epoch);
 	uart__init(&vm->uart, vm_irq(vm, COM1_IRQ), console__tx, &vm->console);
 	i8042__init(&vm->kbc, vm_reset_requested, vm);
 	exitport__init(&vm->exitport, vm_exitport, vm);

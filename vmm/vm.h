@@ -47,6 +47,9 @@ struct vm_config {
 	u64 mem_size;
 	bool cmdline_fixups;	/* append the quirks' kernel options */
 	bool stats;		/* print exit statistics at the end */
+	const char *cpu_policy;	/* cpuid.c's level names */
+	s64 rtc_epoch;		/* RTC wall time at boot, Unix seconds */
+	bool rtc_epoch_set;	/* else the host's time at start-up */
 	unsigned int ndisks;
 	struct vm_disk_config disks[VM_MAX_DISKS];
 };
@@ -104,6 +107,7 @@ struct vm {
 	bool signal_thread_started;
 
 	struct boot_info boot;
+	bool pv_cpuid_enforced;	/* KVM_CAP_ENFORCE_PV_FEATURE_CPUID on */
 
 	enum vm_state state;
 	int exit_code;

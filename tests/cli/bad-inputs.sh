@@ -43,6 +43,14 @@ expect "--mem 1T" 1 "too large" "$microvm" --kernel "$hello" --mem 1T
 expect "--mem garbage" 2 "not a size" "$microvm" --kernel "$hello" --mem 12X
 expect "--mem overflow" 2 "out of range" \
 	"$microvm" --kernel "$hello" --mem 99999999999999999999
+expect "--rtc-epoch garbage" 2 "--rtc-epoch 12x: not a time" \
+	"$microvm" --kernel "$hello" --rtc-epoch 12x
+expect "--rtc-epoch negative" 2 "not a time" \
+	"$microvm" --kernel "$hello" --rtc-epoch -1
+expect "--rtc-epoch past 9999" 2 "not a time" \
+	"$microvm" --kernel "$hello" --rtc-epoch 253402300800
+expect "--cpu-policy unknown" 2 "--cpu-policy fast: unknown policy" \
+	"$microvm" --kernel "$hello" --cpu-policy fast
 expect "missing initrd" 1 "initrd.*No such file" \
 	"$microvm" --kernel "$hello" --initrd "$tmp/nonexistent"
 expect "initrd larger than RAM" 1 "does not fit in guest RAM.*increase --mem" \
