@@ -290,11 +290,11 @@ static void cpuid_fill(struct cpuid_policy *pol, const struct cpuid_level *lv,
 	}
 }
 
-int cpuid__build(int kvm_fd, const char *name, struct cpuid_policy *pol)
+int cpuid__make(const struct cpuid_policy *host, const char *name,
+		struct cpuid_policy *pol)
 {
 	const struct cpuid_level *lv = cpuid_level(name);
 	const struct cpuid_identity *id;
-	struct cpuid_policy *host;
 	int ret;
 
 	if (!lv) {
@@ -302,16 +302,10 @@ int cpuid__build(int kvm_fd, const char *name, struct cpuid_policy *pol)
 		cpuid__list_policies(stderr);
 		return -EINVAL;
 	}
-	host = malloc(sizeof(*host));
-	if (!host)
-		return -ENOMEM;
-	ret = cpuid__supported(kvm_fd, host);
-	if (!ret)
-		ret = cpuid_check_host(host, lv);
-	id = ret ? NULL : cpuid_identity(host);
-	free(host);
+	ret = cpuid_check_host(host, lv);
 	if (ret)
 		return ret;
+	id = cpuid_identity(host);
 	if (!id)
 		return -ENOTSUP;
 	memset(pol, 0, sizeof(*pol));
@@ -319,6 +313,20 @@ int cpuid__build(int kvm_fd, const char *name, struct cpuid_policy *pol)
 	pol->vendor = id->vendor;
 	cpuid_fill(pol, lv, id);
 	return 0;
+}
+
+int cpuid__build(int kvm_fd, const char *name, struct cpuid_policy *pol)
+{
+	struct cpuid_policy *host = malloc(sizeof(*host));
+	int ret;
+
+	if (!host)
+		return -ENOMEM;
+	ret = cpuid__supported(kvm_fd, host);
+	if (!ret)
+		ret = cpuid__make(host, name, pol);
+	free(host);
+	return ret;
 }
 
 int cpuid__apply(int vcpu_fd, const struct cpuid_policy *pol)

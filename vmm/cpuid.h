@@ -46,6 +46,9 @@ int cpuid__supported(int kvm_fd, struct cpuid_policy *pol);
  * feature of it or has a vendor with no identity here.
  */
 int cpuid__build(int kvm_fd, const char *name, struct cpuid_policy *pol);
+/* The same from a given host table (what cpuid__supported() returns). */
+int cpuid__make(const struct cpuid_policy *host, const char *name,
+		struct cpuid_policy *pol);
 int cpuid__apply(int vcpu_fd, const struct cpuid_policy *pol);
 /* Is `name` a policy?  For the command line (no KVM needed). */
 bool cpuid__policy_exists(const char *name);
