@@ -231,6 +231,14 @@ static int rd_chunk(struct replay_reader *rd)
 			       (unsigned long long)off);
 	if (memcmp(c, CHUNK_MAGIC, 4))
 		return rd_stop(rd, REPLAY_TRACE_CORRUPT, off, "bad chunk magic");
+	/*
+	 * The header's own CRC first: only a header known to be intact may
+	 * say that the chunk runs past the end of the file (a cut).
+	 */
+	if (replay__crc32c(0, c, 20) != (uint32_t)le_at(c + 20, 4))
+		return rd_stop(rd, REPLAY_TRACE_CORRUPT, off,
+			       "chunk header CRC mismatch (bytes %llu-%llu)",
+			       (unsigned long long)off, (unsigned long long)off + 23);
 	len = (uint32_t)le_at(c + 4, 4);
 	count = (uint32_t)le_at(c + 8, 4);
 	first = le_at(c + 12, 8);

@@ -17,7 +17,7 @@
 #define TRACE_FDT_MAX		(256u * 1024)
 
 #define CHUNK_MAGIC		"EVTS"
-#define CHUNK_HEADER_SIZE	20u
+#define CHUNK_HEADER_SIZE	24u	/* its last 4 bytes: CRC32C of the first 20 */
 #define CHUNK_TRAILER_SIZE	4u
 /* A chunk's payload: a writer flushes before 64 KiB, a reader takes 1 MiB. */
 #define CHUNK_PAYLOAD_TARGET	(64u * 1024)

@@ -122,6 +122,8 @@ int trace_writer__flush(struct trace_writer *w)
 	put_le_at(w->buf + 4, w->body.len, 4);
 	put_le_at(w->buf + 8, w->nevents, 4);
 	put_le_at(w->buf + 12, w->first_index, 8);
+	/* Its own CRC: a flipped length must not pass for a cut chunk. */
+	put_le_at(w->buf + 20, replay__crc32c(0, w->buf, 20), 4);
 	total = CHUNK_HEADER_SIZE + w->body.len;
 	crc = replay__crc32c(0, w->buf, total);
 	put_le_at(w->buf + total, crc, 4);

@@ -355,6 +355,22 @@ static void test_corrupt(void)
 		script__free(&rep);
 	}
 	CHECK(bad > 0, "no flip was found unreadable");
+	/* The reader: any one flipped byte is corruption, never a cut. */
+	for (i = 0; i < size; i++) {
+		struct replay_reader *rd;
+		struct replay_event ev;
+		char err[256];
+
+		data[i] ^= 0x01 << (i % 8);
+		if (!replay__reader_open_mem(&rd, data, size, err, sizeof(err))) {
+			while (replay__reader_next(rd, &ev) == 1)
+				;
+			CHECK(replay__reader_end(rd, NULL, NULL) == REPLAY_TRACE_CORRUPT,
+			      "byte %zu flipped: end %d", i, replay__reader_end(rd, NULL, NULL));
+			replay__reader_close(rd);
+		}
+		data[i] ^= 0x01 << (i % 8);
+	}
 	free(data);
 }
 
