@@ -305,13 +305,25 @@ static const struct replay_pos *cur_pos(struct replay *r)
 {
 	if (r->located)
 		return &r->cur;
+	bool async = r->at_async && r->backend == REPLAY_BACKEND_EXIT;
+	bool exact = r->backend != REPLAY_BACKEND_EXIT;
+
 	memset(&r->cur, 0, sizeof(r->cur));
 	r->cur.exits = r->exits;
-	r->cur.async = r->at_async && r->backend == REPLAY_BACKEND_EXIT;
-	r->cur.exact = r->backend != REPLAY_BACKEND_EXIT;
-	if ((r->cur.async || r->cur.exact) && r->cfg.vmm && r->cfg.vmm->locate)
+	r->cur.async = async;
+	r->cur.exact = exact;
+	if ((async || exact) && r->cfg.vmm && r->cfg.vmm->locate)
 		r->cfg.vmm->locate(r->cfg.vmm_ctx, &r->cur);
-	r->cur.exits = r->exits;	/* the VMM does not count, we do */
+	/* The core counts exits and knows the kind; the VMM fills the rest. */
+	r->cur.exits = r->exits;
+	r->cur.async = async;
+	r->cur.exact = exact;
+	if (!async && !exact)
+		r->cur.rip = r->cur.digest = 0;
+	if (!exact)
+		r->cur.branches = r->cur.rcx = r->cur.insns = 0;
+	if (!async)
+		r->cur.digest = exact ? 0 : r->cur.digest;
 	r->located = true;
 	return &r->cur;
 }
