@@ -613,7 +613,7 @@ enum replay_input_result replay__input(struct replay *r, struct replay_source *s
 	return REPLAY_APPLIED;
 }
 
-int replay__release(struct replay *r)
+int replay__release_slow(struct replay *r)
 {
 	const struct replay_event *ev;
 	struct replay_payload actual;
@@ -621,7 +621,7 @@ int replay__release(struct replay *r)
 	char buf[256];
 	int n = 0, ret;
 
-	if (!r->hot.active || r->mode != REPLAY_REPLAY)
+	if (r->mode != REPLAY_REPLAY)
 		return 0;
 	while (r->status == REPLAY_OK && (ev = peek(r)) && ev->type == REPLAY_EV_INPUT &&
 	       replay__pos_cmp(cur_pos(r), &ev->pos) == REPLAY_POS_NOW) {

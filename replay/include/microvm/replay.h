@@ -332,12 +332,19 @@ enum replay_input_result {
 enum replay_input_result replay__input(struct replay *r,
 				       struct replay_source *s,
 				       const struct replay_payload *p);
+int replay__release_slow(struct replay *r);
+
 /*
  * After the VMM's queue, at every exit: in replay, apply every recorded
  * input due at this position (through ops->apply, comparing `actual`).
  * Returns how many were applied, or -1 on a divergence.
  */
-int replay__release(struct replay *r);
+static inline int replay__release(struct replay *r)
+{
+	if (__builtin_expect(!((const struct replay_hot *)r)->active, 1))
+		return 0;
+	return replay__release_slow(r);
+}
 /* A guest request (disk submission): logged, or compared on replay. */
 void replay__submit(struct replay *r, struct replay_source *s,
 		    const struct replay_payload *p);
