@@ -499,10 +499,12 @@ static const char *payload_str(struct replay *r, const struct replay_source *s,
 	ev.type = type;
 	ev.source = s->id;
 	ev.p = *p;
+	char word[16];
+
 	trace__event_str(r->info, r->nsrc, &ev, buf, size);
 	/* Drop the "#0 @exit 0 " prefix: the report prints the position. */
-	at = strchr(buf, ' ');
-	at = at ? strchr(at + 1, ' ') : NULL;
+	snprintf(word, sizeof(word), " %s ", trace__type_name(type));
+	at = strstr(buf, word);
 	if (at)
 		memmove(buf, at + 1, strlen(at + 1) + 1);
 	return buf;
@@ -592,7 +594,7 @@ uint64_t replay__clock_slow(struct replay *r, struct replay_source *s, uint64_t 
 		return value;
 	if (ev->type != REPLAY_EV_CLOCK || ev->source != s->id ||
 	    replay__pos_cmp(cur_pos(r), &ev->pos) != REPLAY_POS_NOW) {
-		diverge(r, ev, "the guest read %s",
+		diverge(r, ev, "%s",
 			payload_str(r, s, REPLAY_EV_CLOCK, &p, buf, sizeof(buf)));
 		return value;
 	}
@@ -660,7 +662,7 @@ void replay__submit(struct replay *r, struct replay_source *s,
 	if (ev->type != REPLAY_EV_SUBMIT || ev->source != s->id ||
 	    replay__pos_cmp(cur_pos(r), &ev->pos) != REPLAY_POS_NOW ||
 	    !fields_match(s, &ev->p, p)) {
-		diverge(r, ev, "the guest submitted %s",
+		diverge(r, ev, "%s",
 			payload_str(r, s, REPLAY_EV_SUBMIT, p, buf, sizeof(buf)));
 		return;
 	}
