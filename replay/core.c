@@ -116,8 +116,11 @@ struct replay_source *replay__add_source(struct replay *r,
 	struct replay_source *s;
 	unsigned int i;
 
-	if (r == &replay_off || r->nsrc >= TRACE_SOURCES_MAX ||
-	    ops->nfields > REPLAY_FIELDS_MAX) {
+	/*
+	 * replay_off (a failed replay__new()) registers too: with replay
+	 * off the VMM still applies its inputs through the sources.
+	 */
+	if (r->nsrc >= TRACE_SOURCES_MAX || ops->nfields > REPLAY_FIELDS_MAX) {
 		r->too_many = true;
 		return NULL;
 	}
@@ -611,7 +614,9 @@ enum replay_input_result replay__input(struct replay *r, struct replay_source *s
 			return REPLAY_HELD;
 		rec_payload(r, REPLAY_EV_INPUT, s, p);
 	}
-	s->ops->apply(s->ctx, p, NULL);
+	/* Off never checked the blockers: a source may lack apply. */
+	if (s->ops->apply)
+		s->ops->apply(s->ctx, p, NULL);
 	return REPLAY_APPLIED;
 }
 

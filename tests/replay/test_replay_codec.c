@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "microvm/replay.h"
 
@@ -392,6 +393,32 @@ static void test_positions(void)
 	CHECK(replay__pos_cmp(&c, &t) == REPLAY_POS_PASSED, "more branches");
 }
 
+/* The time half of the flush policy: a chunk after flush_ms at most. */
+static void test_flush_time(const char *path)
+{
+	struct replay_config cfg = { .mode = REPLAY_RECORD, .path = path,
+				     .flush_events = 100000, .flush_ms = 5 };
+	struct replay_machine m;
+	struct replay_payload p;
+	struct replay_source *s;
+	struct stat st0, st1;
+	struct replay *r;
+
+	memset(&m, 0, sizeof(m));
+	memset(&p, 0, sizeof(p));
+	replay__new(&r, &cfg);
+	s = replay__add_source(r, &src_ops[2], NULL);
+	CHECK(!replay__start(r, &m), "%s", replay__report(r));
+	replay__clock(r, s, 1);
+	stat(path, &st0);
+	usleep(30000);
+	replay__clock(r, s, 2);		/* 30 ms later: flushes both */
+	stat(path, &st1);
+	CHECK(st1.st_size > st0.st_size, "no chunk after 30 ms (%lld -> %lld bytes)",
+	      (long long)st0.st_size, (long long)st1.st_size);
+	replay__free(r);
+}
+
 int main(int argc, char **argv)
 {
 	char path[512];
@@ -409,6 +436,8 @@ int main(int argc, char **argv)
 	roundtrip(path, REPLAY_BACKEND_STEP);
 	snprintf(path, sizeof(path), "%s/machine.trace", argv[1]);
 	test_machine(path);
+	snprintf(path, sizeof(path), "%s/flush.trace", argv[1]);
+	test_flush_time(path);
 	printf("%u checks, %u failed\n", checks, failures);
 	return failures ? 1 : 0;
 }
