@@ -184,11 +184,88 @@ static int check_blockers(struct replay *r)
 	return any ? -EPERM : 0;
 }
 
+/*
+ * What the writer would write but a reader refuse: refuse it now, not
+ * after an hour of recording.
+ */
+static int check_sources(struct replay *r)
+{
+	unsigned int i, j;
+
+	for (i = 0; i < r->nsrc; i++) {
+		const struct replay_source_ops *o = r->src[i].ops;
+
+		if (!o->name || !o->name[0] || strlen(o->name) >= REPLAY_NAME_MAX) {
+			set_report(r, "source %u: a name of 1 to %u bytes is needed", i,
+				   REPLAY_NAME_MAX - 1);
+			return -EINVAL;
+		}
+		for (j = 0; j < o->nfields; j++)
+			if (!o->fields[j].name || !o->fields[j].name[0] ||
+			    strlen(o->fields[j].name) >= REPLAY_NAME_MAX ||
+			    o->fields[j].enc < REPLAY_ENC_VARINT ||
+			    o->fields[j].enc > REPLAY_ENC_FIXED64) {
+				set_report(r, "source '%s': field %u needs a name of 1 to %u bytes and a known encoding",
+					   o->name, j, REPLAY_NAME_MAX - 1);
+				return -EINVAL;
+			}
+		for (j = 0; j < i; j++)
+			if (!strcmp(o->name, r->src[j].ops->name)) {
+				set_report(r, "two sources are named '%s'", o->name);
+				return -EINVAL;
+			}
+	}
+	return 0;
+}
+
+static int check_machine(struct replay *r, struct replay_machine *m)
+{
+	if (m->backend < REPLAY_BACKEND_EXIT || m->backend > REPLAY_BACKEND_PMU) {
+		set_report(r, "cannot record: unknown position backend %d", m->backend);
+		return -EINVAL;
+	}
+	if (m->start != REPLAY_START_BOOT) {
+		set_report(r, "cannot record: starting from a saved machine state is not supported yet");
+		return -EOPNOTSUPP;
+	}
+	if (m->ndisks > REPLAY_DISKS_MAX || m->ndevices > REPLAY_DEVICES_MAX ||
+	    m->ncpuid > REPLAY_CPUID_MAX || m->ncpuid_seen > REPLAY_CPUID_MAX) {
+		set_report(r, "cannot record: more than %u disks, %u devices or %u CPUID leaves",
+			   REPLAY_DISKS_MAX, REPLAY_DEVICES_MAX, REPLAY_CPUID_MAX);
+		return -E2BIG;
+	}
+	return 0;
+}
+
+/* The VMM's strings, terminated whatever it left in them. */
+static void terminate_strings(struct replay_machine *m)
+{
+	unsigned int i;
+
+#define TERMINATE(a) ((a)[sizeof(a) - 1] = 0)
+	TERMINATE(m->cmdline);
+	TERMINATE(m->kernel.path);
+	TERMINATE(m->initrd.path);
+	TERMINATE(m->snapshot.path);
+	TERMINATE(m->host_probe);
+	TERMINATE(m->vmm_version);
+	for (i = 0; i < REPLAY_DISKS_MAX; i++)
+		TERMINATE(m->disks[i].path);
+	for (i = 0; i < REPLAY_DEVICES_MAX; i++)
+		TERMINATE(m->devices[i].name);
+#undef TERMINATE
+}
+
 static int start_record(struct replay *r, struct replay_machine *m)
 {
-	void *fdt = malloc(TRACE_FDT_MAX);
+	void *fdt;
 	int size, ret;
 
+	ret = check_machine(r, m);
+	if (ret)
+		return ret;
+	terminate_strings(m);
+	fdt = malloc(TRACE_FDT_MAX);
 	if (!fdt)
 		return -ENOMEM;
 	size = machine__to_fdt(m, r->info, r->nsrc, fdt, TRACE_FDT_MAX);
@@ -281,6 +358,8 @@ int replay__start(struct replay *r, struct replay_machine *m)
 	if (r->mode == REPLAY_OFF)
 		return 0;
 	ret = check_blockers(r);
+	if (!ret)
+		ret = check_sources(r);
 	if (ret)
 		return ret;
 	if (!r->cfg.path) {

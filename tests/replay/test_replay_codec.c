@@ -10,6 +10,7 @@
  *
  * Usage: test_replay_codec DIR
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -419,6 +420,65 @@ static void test_flush_time(const char *path)
 	replay__free(r);
 }
 
+/* Sources and machines a reader would refuse are refused at start. */
+static void test_refusals(const char *path)
+{
+	static const struct replay_field long_field[] = {
+		{ "a_field_name_much_longer_than_31_bytes", REPLAY_ENC_VARINT } };
+	struct replay_source_ops dup = src_ops[2], longf = src_ops[2];
+	struct replay_config cfg = { .mode = REPLAY_RECORD, .path = path };
+	struct replay_machine m;
+	struct replay *r;
+
+	memset(&m, 0, sizeof(m));
+	replay__new(&r, &cfg);
+	replay__add_source(r, &src_ops[2], NULL);
+	replay__add_source(r, &dup, NULL);
+	CHECK(replay__start(r, &m) == -EINVAL && strstr(replay__report(r), "two sources"),
+	      "%s", replay__report(r));
+	replay__free(r);
+
+	longf.name = "long";
+	longf.fields = long_field;
+	replay__new(&r, &cfg);
+	replay__add_source(r, &longf, NULL);
+	CHECK(replay__start(r, &m) == -EINVAL && strstr(replay__report(r), "field 0"),
+	      "%s", replay__report(r));
+	replay__free(r);
+
+	m.backend = 9;
+	replay__new(&r, &cfg);
+	CHECK(replay__start(r, &m) == -EINVAL && strstr(replay__report(r), "backend 9"),
+	      "%s", replay__report(r));
+	replay__free(r);
+
+	m.backend = REPLAY_BACKEND_EXIT;
+	m.start = REPLAY_START_SNAPSHOT;
+	replay__new(&r, &cfg);
+	CHECK(replay__start(r, &m) == -EOPNOTSUPP, "%s", replay__report(r));
+	replay__free(r);
+
+	/* Unterminated strings are cut, and the trace reads back. */
+	m.start = REPLAY_START_BOOT;
+	memset(m.cmdline, 'x', sizeof(m.cmdline));
+	memset(m.vmm_version, 'v', sizeof(m.vmm_version));
+	replay__new(&r, &cfg);
+	CHECK(replay__start(r, &m) == 0, "%s", replay__report(r));
+	CHECK(replay__finish(r) == REPLAY_OK, "%s", replay__report(r));
+	replay__free(r);
+	{
+		struct replay_reader *rd;
+		char err[256];
+
+		CHECK(!replay__reader_open(&rd, path, err, sizeof(err)), "%s", err);
+		if (rd) {
+			CHECK(strlen(replay__reader_machine(rd)->cmdline) == REPLAY_CMDLINE_MAX - 1,
+			      "cmdline");
+			replay__reader_close(rd);
+		}
+	}
+}
+
 int main(int argc, char **argv)
 {
 	char path[512];
@@ -438,6 +498,8 @@ int main(int argc, char **argv)
 	test_machine(path);
 	snprintf(path, sizeof(path), "%s/flush.trace", argv[1]);
 	test_flush_time(path);
+	snprintf(path, sizeof(path), "%s/refuse.trace", argv[1]);
+	test_refusals(path);
 	printf("%u checks, %u failed\n", checks, failures);
 	return failures ? 1 : 0;
 }

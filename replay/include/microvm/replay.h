@@ -268,7 +268,9 @@ struct replay_source *replay__add_source(struct replay *r,
 /* An option or device that cannot be replayed: recording is refused. */
 void replay__add_blocker(struct replay *r, const char *what);
 /*
- * Record: write the trace header describing *m.  Replay: read the header
+ * Record: write the trace header describing *m (its strings are cut to
+ * their arrays; an unknown backend, a saved-state start or too many
+ * disks, devices or leaves are refused).  Replay: read the header
  * into *m (the VMM builds that machine) and match the recorded sources
  * with the registered ones.  Off: nothing.  Returns 0, or -errno with the
  * reason in replay__report() (a blocker, a missing file, an unreadable or
