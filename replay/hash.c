@@ -4,9 +4,10 @@
  * in the xxHash repository): the digest of payload data (a disk read) and
  * of machine state.  Why XXH64: a well-studied non-cryptographic 64-bit
  * hash that runs at several GB/s in portable C, so a VMM can digest what a
- * disk read returned without noticing; Debian ships it (libxxhash) but not
- * as a static library musl can link, so it lives here, 80 lines, checked
- * against the reference values in tests/unit/test_replay_hash.c.
+ * disk read returned without noticing.  It lives here (80 lines) so that
+ * the library, and the static musl build, need nothing but libfdt; its
+ * output is checked against values from Debian's libxxhash 0.8.1 in
+ * tests/replay/test_replay_codec.c.
  * A digest is not a security boundary: a guest that wants to collide it
  * only fools its own replay.
  */
