@@ -6,6 +6,8 @@ set -euo pipefail
 
 PKGS=(
 	build-essential cmake musl-tools linux-libc-dev
+	# the replay core: the trace's machine description is a device tree
+	libfdt-dev
 	# the minimal Linux guest (tests/linux/build.sh)
 	linux-source-6.1 flex bison bc libelf-dev xz-utils
 	busybox-static cpio e2fsprogs file

@@ -2,6 +2,9 @@
 /* microvm: parse the command line, build the VM, run it, report. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "microvm/replay.h"
 
 #include "cli.h"
 #include "probe.h"
@@ -14,6 +17,9 @@ int main(int argc, char **argv)
 	struct cli cli;
 	int code;
 
+	/* `microvm trace ...` reads traces: no VM, no KVM, nothing else. */
+	if (argc >= 2 && !strcmp(argv[1], "trace"))
+		return replay__trace_main(argc - 1, argv + 1);
 	if (cli__parse(&cli, argc, argv)) {
 		fprintf(stderr, "Try 'microvm --help' for more information.\n");
 		return VM_EXIT_USAGE;
