@@ -61,6 +61,7 @@ struct disk_req {
 	u64 id;			/* submission order, for replay */
 	void *owner;		/* the device's request */
 	struct disk *disk;
+	u8 engine_tries;	/* the engine's own: resubmissions so far */
 };
 
 struct disk_engine_ops {

@@ -13,6 +13,8 @@ PKGS=(
 	busybox-static cpio e2fsprogs file
 	# the fuzz targets (clang's libFuzzer, ASan, UBSan)
 	clang libclang-rt-14-dev
+	# the io_uring disk engine
+	liburing-dev
 )
 
 if [ "$(id -u)" -eq 0 ]; then
