@@ -1,8 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
 #
-# blk-bench.sh [--microvm PATH] [--runs N] [--qemu-runs N] [--seq-mib N]
-#              [--rand-count N] [--image-mib N] [--timeout S]
+# blk-bench.sh [--microvm PATH] [--baseline PATH] [--runs N] [--qemu-runs N]
+#              [--seq-mib N] [--rand-count N] [--image-mib N] [--timeout S]
 #
 # Guest-visible virtio-blk read throughput, microvm against QEMU's `-M
 # microvm` virtio-blk (virtio-mmio, modern), side by side in one run, on the
@@ -26,6 +26,11 @@
 # jiffies, QEMU TCG's on the TSC).  The figures to report are the ratios
 # microvm/QEMU, measured the same way on both sides in the same run.
 #
+# --baseline PATH adds a second microvm binary (e.g. one built from an
+# earlier commit) measured in the same run, runs interleaved with the first,
+# and prints microvm/baseline ratios: how a change to the disk path moved
+# the guest-visible figures, against a reference measured side by side.
+#
 # Not a test: it never fails on a slow number; it exits non-zero only when a
 # guest cannot run the benchmark at all.  A microvm without --disk (or absent)
 # gives QEMU figures only, with a note.
@@ -34,8 +39,11 @@ set -eu
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # shellcheck source-path=SCRIPTDIR source=../tests/linux/guest-lib.sh
 . "$ROOT/tests/linux/guest-lib.sh"
+# shellcheck source-path=SCRIPTDIR source=../tests/lib/common.sh
+. "$ROOT/tests/lib/common.sh"
 
 MICROVM_BIN=$ROOT/build/microvm
+BASELINE_BIN=
 RUNS=1
 QEMU_RUNS=3
 SEQ_MIB=32
@@ -49,13 +57,14 @@ usage() {
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--microvm) MICROVM_BIN=${2:?}; shift 2 ;;
+	--baseline) BASELINE_BIN=${2:?}; shift 2 ;;
 	--runs) RUNS=${2:?}; shift 2 ;;
 	--qemu-runs) QEMU_RUNS=${2:?}; shift 2 ;;
 	--seq-mib) SEQ_MIB=${2:?}; shift 2 ;;
 	--rand-count) RAND_COUNT=${2:?}; shift 2 ;;
 	--image-mib) IMAGE_MIB=${2:?}; shift 2 ;;
 	--timeout) TIMEOUT=${2:?}; shift 2 ;;
-	-h | --help) sed -n '3,33p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	-h | --help) sed -n '3,38p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	*) usage ;;
 	esac
 done
@@ -73,9 +82,13 @@ if [ ! -x "$MICROVM_BIN" ]; then
 elif ! "$MICROVM_BIN" --help 2>&1 | grep -q -- '--disk'; then
 	have_microvm=0
 	why_no_microvm="$MICROVM_BIN --help lists no --disk option (virtio-blk not there yet)"
-elif ! (exec 7<>/dev/kvm) 2>/dev/null; then
+elif [ -n "$(kvm_unusable_reason)" ]; then
 	have_microvm=0
-	why_no_microvm="cannot open /dev/kvm read-write"
+	why_no_microvm=$(kvm_unusable_reason)
+fi
+if [ -n "$BASELINE_BIN" ] && [ ! -x "$BASELINE_BIN" ]; then
+	echo "blk-bench: --baseline $BASELINE_BIN is not an executable" >&2
+	exit 2
 fi
 MICROVM=$MICROVM_BIN # read by guest_run
 export MICROVM
@@ -98,12 +111,19 @@ guest_field() { tr -d '\r' <"$1" | awk -v n="$2" -v k="$3" '{for (i = 1; i < NF;
 host_secs() { tr -d '\r' <"$1" | awk -v n="$2" '$2 == "MICROVM-BENCH" && $3 == n && $4 == "begin" {b=$1} $2 == "MICROVM-BENCH" && $3 == n && $4 == "end" && b != "" {printf "%.3f\n", $1-b; exit}'; }
 init_secs() { tr -d '\r' <"$1" | awk '/Run \/init as init process/ {print $1; exit}'; }
 
-# run_side KIND RUNS: boots RUNS times, writes per-metric files $TMP/KIND.METRIC
+# run_side KIND RUNS [FIRST]: boots RUNS times (numbered from FIRST), writes
+# per-metric files $TMP/KIND.METRIC.  KIND baseline is microvm with
+# $BASELINE_BIN.
 run_side() {
-	local kind=$1 runs=$2 i log s
-	for i in $(seq 1 "$runs"); do
+	local kind=$1 runs=$2 first=${3:-1} i log s gkind=$1
+	[ "$kind" = baseline ] && gkind=microvm
+	for i in $(seq "$first" $((first + runs - 1))); do
 		log=$TMP/$kind.$i.log
-		GUEST_TIMESTAMP=1 guest_run "$kind" "$log" "$TIMEOUT" "$CMDLINE" "$IMG" 1 >"$TMP/$kind.$i.cmd"
+		if [ "$kind" = baseline ]; then
+			MICROVM=$BASELINE_BIN GUEST_TIMESTAMP=1 guest_run "$gkind" "$log" "$TIMEOUT" "$CMDLINE" "$IMG" 1 >"$TMP/$kind.$i.cmd"
+		else
+			MICROVM=$MICROVM_BIN GUEST_TIMESTAMP=1 guest_run "$gkind" "$log" "$TIMEOUT" "$CMDLINE" "$IMG" 1 >"$TMP/$kind.$i.cmd"
+		fi
 		if ! grep -q "MICROVM-TEST-PASS: blkbench" "$log"; then
 			echo "$kind run $i: the guest did not complete the benchmark (status $GUEST_STATUS, ${GUEST_ELAPSED} s); last 30 lines:"
 			tail -n 30 "$log" | sed 's/^/  /'
@@ -130,7 +150,15 @@ echo "blk-bench: image ${IMAGE_MIB} MiB (read-only), seqread/dd ${SEQ_MIB} MiB, 
 echo "blk-bench: guest $GUEST_DIR"
 echo "blk-bench: guest code is emulated on these hosts and QEMU is TCG: compare the ratios, not the MB/s"
 sides=()
-if [ "$have_microvm" = 1 ]; then
+if [ "$have_microvm" = 1 ] && [ -n "$BASELINE_BIN" ]; then
+	echo "blk-bench: microvm $MICROVM_BIN and baseline $BASELINE_BIN, $RUNS run(s) each, interleaved (vmlinux)"
+	ok=1
+	for i in $(seq 1 "$RUNS"); do
+		run_side microvm 1 "$i" || ok=0
+		run_side baseline 1 "$i" || ok=0
+	done
+	[ "$ok" = 1 ] && sides+=(microvm baseline)
+elif [ "$have_microvm" = 1 ]; then
 	echo "blk-bench: microvm $MICROVM_BIN, $RUNS run(s) (vmlinux)"
 	if run_side microvm "$RUNS"; then sides+=(microvm); fi
 else
@@ -146,6 +174,20 @@ fi
 
 val() { [ -s "$TMP/$1.$2" ] && grep . "$TMP/$1.$2" | median || echo n/a; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{if (a+0 > 0 && b+0 > 0) printf "%.3g", a/b; else printf "n/a"}'; }
+if [ -n "$BASELINE_BIN" ] && [ -s "$TMP/baseline.seq_mbps" ]; then
+	printf '\n%-40s %14s %14s %16s\n' "median" "microvm" "baseline" "microvm/baseline"
+	for pair in "seqread O_DIRECT 1M, MB/s (guest):seq_mbps" \
+		"randread O_DIRECT 4K, IOPS (guest):rand_iops" \
+		"dd bs=1M buffered, MB/s (guest):dd_mbps" \
+		"seqread O_DIRECT 1M, MB/s (host clock):h_seq_mbps" \
+		"randread O_DIRECT 4K, IOPS (host clock):h_rand_iops" \
+		"dd bs=1M buffered, MB/s (host clock):h_dd_mbps" \
+		"host s, whole run (lower is better):wall_s"; do
+		m=$(val microvm "${pair##*:}")
+		b=$(val baseline "${pair##*:}")
+		printf '%-40s %14s %14s %16s\n' "${pair%:*}" "$m" "$b" "$(ratio "$m" "$b")"
+	done
+fi
 printf '\n%-40s %14s %14s %14s\n' "median" "microvm" "QEMU TCG" "microvm/QEMU"
 row() { # label metric
 	local m q
@@ -162,7 +204,7 @@ row "dd bs=1M buffered, MB/s (host clock)" h_dd_mbps
 row "host s to 'Run /init' (lower is better)" init_s
 row "host s, whole run (lower is better)" wall_s
 [ "$have_microvm" = 1 ] || { echo "(no microvm column: $why_no_microvm)"; exit 0; }
-[ "${#sides[@]}" -eq 2 ] || exit 0
+[ -s "$TMP/qemu.init_s" ] && [ -s "$TMP/microvm.init_s" ] || exit 0
 
 # How much of the gap is the device path and how much is just the speed at
 # which each runs guest code: the throughput ratios divided by the ratio of
