@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -202,6 +203,8 @@ int disk__submit(struct disk *d, struct disk_req *req)
 	req->iov.iov_base = req->buf;
 	req->iov.iov_len = req->len;
 	d->inflight++;
+	if (d->on_submit)
+		d->on_submit(d->on_submit_ctx, req);
 
 	ret = disk_check(d, req);
 	if (ret) {
@@ -433,7 +436,7 @@ int disk__open(struct disk *d, const char *path, bool ro,
 	int ret;
 
 	memset(d, 0, sizeof(*d));
-	d->fd = -1;
+	d->fd = d->base_fd = -1;
 	d->ro = ro;
 	d->evq = evq;
 	d->logical_block = DISK_SECTOR;
@@ -475,6 +478,63 @@ int disk__open(struct disk *d, const char *path, bool ro,
 	return 0;
 }
 
+/* Copy len bytes from in to out, keeping holes (regular files). */
+static int disk_copy(int in, int out, u64 len)
+{
+	off_t pos = 0;
+
+	while ((u64)pos < len) {
+		off_t data = lseek(in, pos, SEEK_DATA), hole;
+
+		if (data < 0)
+			break;	/* ENXIO: only a hole is left */
+		hole = lseek(in, data, SEEK_HOLE);
+		if (hole < 0)
+			hole = (off_t)len;
+		pos = data;
+		while (pos < hole) {
+			off_t from = pos;
+			ssize_t n = copy_file_range(in, &from, out, &pos,
+						    (size_t)(hole - pos), 0);
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				return n < 0 ? -errno : -EIO;
+		}
+	}
+	return ftruncate(out, (off_t)len) < 0 ? -errno : 0;
+}
+
+int disk__snapshot(struct disk *d)
+{
+	const char *dir = getenv("TMPDIR");
+	int fd, ret;
+
+	if (!dir || !*dir)
+		dir = "/tmp";
+	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		pr_err("disk %s: cannot create a snapshot in %s: %s (set TMPDIR to a writable directory with room for the image)",
+		       d->path, dir, strerror(errno));
+		return -errno;
+	}
+	ret = disk_copy(d->fd, fd, d->size);
+	if (ret) {
+		pr_err("disk %s: cannot copy it into a snapshot in %s: %s",
+		       d->path, dir, strerror(-ret));
+		close(fd);
+		return ret;
+	}
+	/* The image stays open (and read-locked) so nobody writes it meanwhile. */
+	d->base_fd = d->fd;
+	d->fd = fd;
+	d->ro = false;
+	pr_debug("disk %s: the guest writes a temporary copy in %s", d->path,
+		 dir);
+	return 0;
+}
+
 void disk__close(struct disk *d)
 {
 	if (d->ops) {
@@ -491,5 +551,9 @@ void disk__close(struct disk *d)
 	if (d->fd >= 0) {
 		close(d->fd);
 		d->fd = -1;
+	}
+	if (d->base_fd >= 0) {
+		close(d->base_fd);
+		d->base_fd = -1;
 	}
 }

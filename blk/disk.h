@@ -85,6 +85,7 @@ struct disk_engine_ops {
 struct disk {
 	char path[4096];
 	int fd;
+	int base_fd;		/* a snapshot's image, kept for its lock */
 	bool ro;
 	u64 size;		/* bytes */
 	u32 logical_block;	/* 512 */
@@ -99,6 +100,9 @@ struct disk {
 	/* Called (vCPU thread) when a completion is released. */
 	void (*on_complete)(void *ctx, struct disk_req *req);
 	void *on_complete_ctx;
+	/* Optional (vCPU thread): a request got its id (the replay core). */
+	void (*on_submit)(void *ctx, const struct disk_req *req);
+	void *on_submit_ctx;
 };
 
 /*
@@ -117,6 +121,12 @@ int disk__open(struct disk *d, const char *path, bool ro,
  * device must bound what it submits.
  */
 int disk__submit(struct disk *d, struct disk_req *req);
+/*
+ * Right after a read-only disk__open(): the guest gets a writable
+ * temporary copy of the image (unlinked, in $TMPDIR), the image itself
+ * stays as it is and read-locked (QEMU's -snapshot).  -errno, said.
+ */
+int disk__snapshot(struct disk *d);
 /*
  * Forget every request in flight (a device reset): cancel what has not
  * started, wait for the rest, and drop their completions when they are

@@ -8,13 +8,34 @@ void vclock__init(struct vclock *clk, bool manual)
 	clk->manual_ns = 0;
 	clk->host_base = util__host_ns();
 	clk->timers = NULL;
+	clk->filter = NULL;
+	clk->filter_ctx = NULL;
 }
 
-u64 vclock__now(struct vclock *clk)
+void vclock__rebase(struct vclock *clk)
+{
+	clk->host_base = util__host_ns();
+}
+
+u64 vclock__host_now(const struct vclock *clk)
 {
 	if (clk->manual)
 		return clk->manual_ns;
 	return util__host_ns() - clk->host_base;
+}
+
+u64 vclock__now(struct vclock *clk)
+{
+	u64 ns = vclock__host_now(clk);
+
+	return clk->filter ? clk->filter(clk->filter_ctx, ns) : ns;
+}
+
+void vclock__set_filter(struct vclock *clk, u64 (*filter)(void *ctx, u64 ns),
+			void *ctx)
+{
+	clk->filter = filter;
+	clk->filter_ctx = ctx;
 }
 
 void vclock__set(struct vclock *clk, u64 ns)

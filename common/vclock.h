@@ -30,10 +30,27 @@ struct vclock {
 	u64 manual_ns;
 	u64 host_base; /* host ns at virtual time 0 */
 	struct vtimer *timers;
+	/* Every guest-visible read passes through it (the replay core). */
+	u64 (*filter)(void *ctx, u64 ns);
+	void *filter_ctx;
 };
 
 void vclock__init(struct vclock *clk, bool manual);
+/*
+ * The time as the guest sees it: what devices and timers use.  Each call
+ * is an input (replay logs or re-imposes it), so only code whose calls
+ * happen at the same points in every run may make them.
+ */
 u64 vclock__now(struct vclock *clk);
+/*
+ * The same clock unfiltered, for the VMM's own scheduling (how long to
+ * sleep in HLT), which the guest never sees.
+ */
+u64 vclock__host_now(const struct vclock *clk);
+/* Virtual time 0 is now (the guest's first instruction). */
+void vclock__rebase(struct vclock *clk);
+void vclock__set_filter(struct vclock *clk, u64 (*filter)(void *ctx, u64 ns),
+			void *ctx);
 /* Manual clocks only: time never goes backwards. */
 void vclock__set(struct vclock *clk, u64 ns);
 

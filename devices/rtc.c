@@ -336,8 +336,12 @@ void rtc__init(struct rtc *rtc, struct vclock *clk, s64 epoch_seconds)
 	memset(rtc, 0, sizeof(*rtc));
 	rtc->clk = clk;
 	rtc->epoch = epoch_seconds;
-	rtc->c_seen_second = rtc_vsecond(rtc);
-	rtc->c_seen_period = rtc_osc_cycles(vclock__now(clk));
+	/*
+	 * At virtual time 0, without reading the clock: the guest has not
+	 * run yet, and a read here would be an input at no guest position.
+	 */
+	rtc->c_seen_second = 0;
+	rtc->c_seen_period = rtc_osc_cycles(0);
 	/* What a PC BIOS leaves: 32.768 kHz divider, 1024 Hz rate, 24 h BCD. */
 	rtc->cmos[REG_A] = 0x26;
 	rtc->cmos[REG_B] = B_24H;

@@ -361,3 +361,13 @@ void replayer__finish(struct replay *r)
 	else
 		consume(r);
 }
+
+bool replay__at_end(struct replay *r)
+{
+	const struct replay_event *ev;
+
+	if (!r->hot.active || r->mode != REPLAY_REPLAY || r->status != REPLAY_OK ||
+	    !(ev = peek(r)))
+		return false;
+	return ev->type == REPLAY_EV_END && ev->pos.exits == r->exits;
+}

@@ -23,6 +23,8 @@ enum {
 	OPT_DISK,
 	OPT_CPU_POLICY,
 	OPT_RTC_EPOCH,
+	OPT_RECORD,
+	OPT_REPLAY,
 };
 
 static const struct option cli_options[] = {
@@ -33,6 +35,8 @@ static const struct option cli_options[] = {
 	{ "disk", required_argument, NULL, OPT_DISK },
 	{ "cpu-policy", required_argument, NULL, OPT_CPU_POLICY },
 	{ "rtc-epoch", required_argument, NULL, OPT_RTC_EPOCH },
+	{ "record", required_argument, NULL, OPT_RECORD },
+	{ "replay", required_argument, NULL, OPT_REPLAY },
 	{ "probe-host", no_argument, NULL, OPT_PROBE_HOST },
 	{ "no-cmdline-fixups", no_argument, NULL, OPT_NO_FIXUPS },
 	{ "stats", no_argument, NULL, OPT_STATS },
@@ -46,7 +50,9 @@ static const struct option cli_options[] = {
 void cli__usage(FILE *out)
 {
 	fputs("usage: microvm --kernel FILE [options]\n"
+	      "       microvm --replay TRACE [--kernel FILE] [--initrd FILE] [--disk PATH]...\n"
 	      "       microvm --probe-host\n"
+	      "       microvm trace info|dump|verify TRACE\n"
 	      "\n"
 	      "Boot a Linux kernel (ELF vmlinux or bzImage) or a test guest in a KVM\n"
 	      "virtual machine with a 16550A serial console on stdin/stdout.\n"
@@ -55,10 +61,14 @@ void cli__usage(FILE *out)
 	      "  --initrd FILE         initial ramdisk (initramfs) to load\n"
 	      "  --cmdline STRING      kernel command line, e.g. \"console=ttyS0\"\n"
 	      "  --mem SIZE            guest RAM, e.g. 512M or 1G (default 256M, max 3G)\n"
-	      "  --disk PATH[,ro][,id=NAME][,engine=auto|uring|threads|sync]\n"
+	      "  --disk PATH[,ro][,snapshot][,id=NAME][,engine=auto|uring|threads|sync]\n"
 	      "                        attach a raw image as a virtio-blk disk (repeatable,\n"
 	      "                        up to 8); Linux sees /dev/vda, /dev/vdb, ... (the\n"
-	      "                        virtio_mmio.device= options are added for you)\n"
+	      "                        virtio_mmio.device= options are added for you);\n"
+	      "                        snapshot: the guest writes a temporary copy\n"
+	      "  --record TRACE        record the run into TRACE (exit-pinned positions)\n"
+	      "  --replay TRACE        re-run a recording: the machine comes from TRACE;\n"
+	      "                        --kernel, --initrd, --disk point at moved copies\n"
 	      "  --cpu-policy NAME     the CPU the guest sees (default, v2, v1; see below)\n"
 	      "  --rtc-epoch SECONDS   the RTC's time at boot, in seconds since 1970-01-01\n"
 	      "                        UTC (default: now), so that runs see the same date\n"
@@ -105,6 +115,8 @@ static int cli_disk_option(struct vm_disk_config *d, const char *opt,
 {
 	if (!strcmp(opt, "ro")) {
 		d->ro = true;
+	} else if (!strcmp(opt, "snapshot")) {
+		d->snapshot = true;
 	} else if (!strncmp(opt, "id=", 3)) {
 		if (strlen(opt + 3) > VIRTIO_BLK_ID_BYTES) {
 			pr_err("--disk %s: id '%s' is longer than %d bytes",
@@ -120,7 +132,7 @@ static int cli_disk_option(struct vm_disk_config *d, const char *opt,
 			return -EINVAL;
 		}
 	} else {
-		pr_err("--disk %s: unknown option '%s' (ro, id=NAME, engine=E)",
+		pr_err("--disk %s: unknown option '%s' (ro, snapshot, id=NAME, engine=E)",
 		       spec, opt);
 		return -EINVAL;
 	}
@@ -209,6 +221,12 @@ static int cli_one(struct cli *cli, int opt, const char *arg)
 		return cli_set_cpu_policy(cli, arg);
 	case OPT_RTC_EPOCH:
 		return cli_set_rtc_epoch(cli, arg);
+	case OPT_RECORD:
+		cli->vm.record = arg;
+		return 0;
+	case OPT_REPLAY:
+		cli->vm.replay = arg;
+		return 0;
 	case OPT_PROBE_HOST:
 		cli->action = CLI_PROBE_HOST;
 		return 0;
@@ -256,7 +274,11 @@ int cli__parse(struct cli *cli, int argc, char **argv)
 		       argv[optind]);
 		return -EINVAL;
 	}
-	if (cli->action == CLI_RUN && !cli->vm.kernel) {
+	if (cli->vm.record && cli->vm.replay) {
+		pr_err("--record and --replay together: record a run, then replay it");
+		return -EINVAL;
+	}
+	if (cli->action == CLI_RUN && !cli->vm.kernel && !cli->vm.replay) {
 		pr_err("no kernel given: use --kernel FILE (see microvm --help)");
 		return -EINVAL;
 	}

@@ -37,6 +37,8 @@ int main(int argc, char **argv)
 	case CLI_RUN:
 		break;
 	}
+	if (cli.vm.replay && vm_replay__load_config(cli.vm.replay, &cli.vm))
+		return VM_EXIT_SETUP;
 	if (vm__init(&the_vm, &cli.vm)) {
 		vm__exit(&the_vm);
 		return VM_EXIT_SETUP;

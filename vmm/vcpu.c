@@ -115,6 +115,16 @@ static bool vcpu_if_set(struct vm *vm)
 	return regs.rflags & (1u << 9);
 }
 
+/* Release what is due; false when the replay says stop. */
+static bool vcpu_deliver(struct vm *vm)
+{
+	vcpu_service(vm);
+	if (vm_replay__release(vm))
+		return true;
+	vm__stop(vm, VM_EXIT_OK, "replay stopped");
+	return false;
+}
+
 /* HLT with interrupts enabled: sleep until something can wake the guest. */
 static void vcpu_halt(struct vm *vm)
 {
@@ -122,12 +132,22 @@ static void vcpu_halt(struct vm *vm)
 
 	for (;;) {
 		u64 next, now, timeout = UINT64_MAX;
+		int idle;
 
-		vcpu_service(vm);
+		if (!vcpu_deliver(vm))
+			break;
 		if (vm->state != VM_RUNNING || pic__has_interrupt(&vm->pic))
 			break;
+		/* A replay does not wait: the trace says what comes next. */
+		idle = vm_replay__idle(vm);
+		if (idle < 0) {
+			vm__stop(vm, VM_EXIT_OK, "replay stopped");
+			break;
+		}
+		if (idle > 0)
+			continue;
 		next = vclock__next_deadline(&vm->clock);
-		now = vclock__now(&vm->clock);
+		now = vclock__host_now(&vm->clock);
 		if (next != VTIMER_OFF)
 			timeout = next > now ? next - now : 0;
 		evq__wait(&vm->evq, timeout);
@@ -252,19 +272,39 @@ static void vcpu_handle_exit(struct vm *vm)
 	}
 }
 
+/*
+ * Did the guest's own instruction cause this exit, so that it happens at
+ * the same instruction in every run?  A kick (EINTR, KVM_EXIT_INTR) lands
+ * wherever the host happened to stop the guest.
+ */
+static bool vcpu_exit_sync(int ret, const struct kvm_run *run)
+{
+	return ret >= 0 && run->exit_reason != KVM_EXIT_INTR;
+}
+
 void vcpu__run(struct vm *vm)
 {
 	struct kvm_run *run = vm->kvm.run;
 	u64 start = util__host_ns();
+	bool deliver = true;
 
 	while (vm->state == VM_RUNNING) {
 		u64 t0;
 		int ret;
+		bool sync;
 
-		vcpu_service(vm);
-		if (vm->state != VM_RUNNING)
-			break;
-		vcpu_inject(vm);
+		/*
+		 * Inputs take effect, and interrupts are injected, only after
+		 * an exit that lands at the same instruction in every run,
+		 * when recording or replaying (exit-pinned positions).
+		 */
+		if (deliver) {
+			if (!vcpu_deliver(vm))
+				break;
+			if (vm->state != VM_RUNNING)
+				break;
+			vcpu_inject(vm);
+		}
 		t0 = util__host_ns();
 		ret = ioctl(vm->kvm.vcpu_fd, KVM_RUN, 0);
 		vm->stats.ns_in_guest += util__host_ns() - t0;
@@ -274,14 +314,20 @@ void vcpu__run(struct vm *vm)
 		 * (An MSR exit never is: WRMSR/RDMSR fault at CPL 3.)
 		 */
 		quirks__after_exit(&vm->quirks, &vm->kvm);
-		if (ret < 0) {
-			if (errno == EINTR || errno == EAGAIN) {
-				vm->stats.exits[VM_EXITS_KICK]++;
-				continue;
-			}
+		if (ret < 0 && errno != EINTR && errno != EAGAIN) {
 			pr_err("KVM_RUN: %s", strerror(errno));
 			vm__stop(vm, VM_EXIT_GUEST_DIED, "KVM_RUN failed");
 			break;
+		}
+		sync = vcpu_exit_sync(ret, run);
+		if (!vm_replay__exit(vm, sync)) {
+			vm__stop(vm, VM_EXIT_OK, "replay stopped");
+			break;
+		}
+		deliver = sync || vm->rp.mode == REPLAY_OFF;
+		if (ret < 0) {
+			vm->stats.exits[VM_EXITS_KICK]++;
+			continue;
 		}
 		vcpu_handle_exit(vm);
 	}

@@ -86,14 +86,15 @@ static int vm_compose_cmdline(struct vm *vm, bool fixups)
 
 	w = snprintf(vm->cmdline, len, "%s", user);
 	n = w < 0 ? len : (size_t)w;
-	for (i = 0; i < vm->cfg.ndisks && n < len; i++) {
+	/* A replay boots with the command line the recording booted with. */
+	for (i = 0; i < vm->cfg.ndisks && n < len && !vm->cfg.cmdline_verbatim; i++) {
 		w = snprintf(vm->cmdline + n, len - n,
 			     "%svirtio_mmio.device=4K@%#llx:%u", n ? " " : "",
 			     (unsigned long long)vm_disk_base(i),
 			     vm_disk_irqs[i]);
 		n += w < 0 ? len : (size_t)w;
 	}
-	if (n < len && *extra) {
+	if (n < len && *extra && !vm->cfg.cmdline_verbatim) {
 		w = snprintf(vm->cmdline + n, len - n, "%s%s", n ? " " : "",
 			     extra);
 		n += w < 0 ? len : (size_t)w;
@@ -173,7 +174,8 @@ static int vm_setup_kvm(struct vm *vm)
 		return ret;
 	vm->pv_cpuid_enforced = ret == 1;
 	/* The workarounds the probes asked for change the command line. */
-	if (vm->cfg.cmdline_fixups && *quirks__cmdline(&vm->caps)) {
+	if (vm->cfg.cmdline_fixups && !vm->cfg.cmdline_verbatim &&
+	    *quirks__cmdline(&vm->caps)) {
 		ret = vm_compose_cmdline(vm, true);
 		if (!ret)
 			ret = vm_load(vm);
@@ -194,6 +196,15 @@ static struct irq_line vm_irq(struct vm *vm, unsigned int irq)
 	return (struct irq_line){ pic__set_irq, &vm->pic, irq };
 }
 
+/* Guest output: into the serial digest, then to the console. */
+static void vm_uart_tx(void *ctx, const u8 *buf, size_t len)
+{
+	struct vm *vm = ctx;
+
+	vm_replay__tx(vm, buf, len);
+	console__tx(&vm->console, buf, len);
+}
+
 static int vm_setup_devices(struct vm *vm)
 {
 	int ret;
@@ -207,7 +218,7 @@ static int vm_setup_devices(struct vm *vm)
 	if (!vm->cfg.rtc_epoch_set)
 		vm->cfg.rtc_epoch = (s64)time(NULL);
 	rtc__init(&vm->rtc, &vm->clock, vm->cfg.rtc_epoch);
-	uart__init(&vm->uart, vm_irq(vm, COM1_IRQ), console__tx, &vm->console);
+	uart__init(&vm->uart, vm_irq(vm, COM1_IRQ), vm_uart_tx, vm);
 	i8042__init(&vm->kbc, vm_reset_requested, vm);
 	exitport__init(&vm->exitport, vm_exitport, vm);
 
@@ -236,8 +247,10 @@ static int vm_setup_disks(struct vm *vm)
 	for (i = 0; i < vm->cfg.ndisks; i++) {
 		const struct vm_disk_config *dc = &vm->cfg.disks[i];
 
-		ret = disk__open(&vm->disks[i], dc->path, dc->ro, dc->engine,
-				 &vm->evq);
+		ret = disk__open(&vm->disks[i], dc->path, dc->ro || dc->snapshot,
+				 dc->engine, &vm->evq);
+		if (!ret && dc->snapshot && !dc->ro)
+			ret = disk__snapshot(&vm->disks[i]);
 		if (ret)
 			return ret;
 		vm->ndisks++;
@@ -267,12 +280,16 @@ static void vm_signal_release(void *ctx, const struct event *ev)
 	struct vm *vm = ctx;
 
 	vm->signals++;
+	vm->quit_by_user = true;
 	vm__stop(vm, 128 + (int)ev->arg, strsignal((int)ev->arg));
 }
 
 static void vm_console_quit(void *ctx)
 {
-	vm__stop(ctx, VM_EXIT_OK, "quit from the console");
+	struct vm *vm = ctx;
+
+	vm->quit_by_user = true;
+	vm__stop(vm, VM_EXIT_OK, "quit from the console");
 }
 
 static int vm_setup_queue(struct vm *vm)
@@ -330,6 +347,8 @@ int vm__init(struct vm *vm, const struct vm_config *cfg)
 	if (!ret)
 		ret = console__init(&vm->console, &vm->evq, &vm->uart,
 				    vm_console_quit, vm);
+	if (!ret)
+		ret = vm_replay__start(vm);
 	return ret;
 }
 
@@ -363,12 +382,15 @@ int vm__run(struct vm *vm)
 	evq__set_kick(&vm->evq, vcpu__kick, vm);
 	if (pthread_create(&vm->signal_thread, NULL, vm_signal_thread, vm) == 0)
 		vm->signal_thread_started = true;
-	if (ticker__start(&vm->ticker) || console__start(&vm->console))
+	/* A replay takes its console input from the trace, not from stdin. */
+	if (ticker__start(&vm->ticker) ||
+	    (!vm->cfg.replay && console__start(&vm->console)))
 		return VM_EXIT_SETUP;
 	vm_note_fixups(vm);
 	vm->state = VM_RUNNING;
+	vclock__rebase(&vm->clock);	/* virtual time 0: the first instruction */
 	vcpu__run(vm);
-	return vm->exit_code;
+	return vm_replay__finish(vm, vm->exit_code);
 }
 
 static u64 vm_disks_inflight(const struct vm *vm)
@@ -443,6 +465,7 @@ void vm__exit(struct vm *vm)
 	}
 	if (vm->abandoned)
 		return;
+	vm_replay__free(vm);
 	/* Every producer thread has stopped: the queue can go. */
 	evq__exit(&vm->evq);
 	kvm__close(&vm->kvm);

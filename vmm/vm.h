@@ -21,6 +21,7 @@
 #include "probe.h"
 #include "quirks.h"
 #include "ticker.h"
+#include "vm_replay.h"
 #include "../common/vclock.h"
 
 /* microvm's exit statuses (besides the guest's own, via the exit port). */
@@ -37,6 +38,7 @@ struct vm_disk_config {
 	char id[VIRTIO_BLK_ID_BYTES + 1];
 	bool has_id;
 	bool ro;
+	bool snapshot;		/* the guest writes a temporary copy */
 	enum disk_engine_kind engine;
 };
 
@@ -50,6 +52,9 @@ struct vm_config {
 	const char *cpu_policy;	/* cpuid.c's level names */
 	s64 rtc_epoch;		/* RTC wall time at boot, Unix seconds */
 	bool rtc_epoch_set;	/* else the host's time at start-up */
+	const char *record;	/* --record FILE */
+	const char *replay;	/* --replay FILE */
+	bool cmdline_verbatim;	/* replay: the recorded, final command line */
 	unsigned int ndisks;
 	struct vm_disk_config disks[VM_MAX_DISKS];
 };
@@ -108,6 +113,8 @@ struct vm {
 
 	struct boot_info boot;
 	bool pv_cpuid_enforced;	/* KVM_CAP_ENFORCE_PV_FEATURE_CPUID on */
+	struct vm_replay rp;
+	bool quit_by_user;	/* Ctrl-A x or a signal, not the guest */
 
 	enum vm_state state;
 	int exit_code;

@@ -362,6 +362,13 @@ int replay__next_pos(struct replay *r, struct replay_pos *pos);
  * come (a divergence that says so instead of a hang).
  */
 int replay__idle(struct replay *r);
+/*
+ * Replay: the next recorded event is the end of the recording, at this
+ * synchronous exit count.  The VMM stops the guest there and calls
+ * replay__finish() (a recording the user interrupted ends where the guest
+ * happened to be, not where it stopped by itself).
+ */
+bool replay__at_end(struct replay *r);
 /* The current position (synchronous exits so far; locate() if needed). */
 void replay__position(struct replay *r, struct replay_pos *pos);
 

@@ -1,0 +1,651 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * microvm's side of the replay core (see vm_replay.h): sources, the
+ * machine description, digests, and the exit-pinned delivery policy.
+ */
+#include "vm_replay.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vm.h"
+
+/* ---- Payload schemas ---- */
+
+static const struct replay_field clock_fields[] = {
+	{ "ns", REPLAY_ENC_DELTA },
+};
+static const struct replay_field com1_fields[] = {
+	{ "kind", REPLAY_ENC_VARINT },
+};
+static const struct replay_field done_fields[] = {
+	{ "id", REPLAY_ENC_DELTA },
+	{ "result", REPLAY_ENC_VARINT },	/* bytes, or -errno (zigzag-free: see below) */
+	{ "hash", REPLAY_ENC_FIXED64 },		/* of the data read, 0 otherwise */
+};
+static const struct replay_field submit_fields[] = {
+	{ "id", REPLAY_ENC_DELTA },
+	{ "op", REPLAY_ENC_VARINT },
+	{ "sector", REPLAY_ENC_DELTA },
+	{ "len", REPLAY_ENC_VARINT },
+};
+
+static int com1_apply(void *ctx, const struct replay_payload *in,
+		      struct replay_payload *actual);
+static int disk_apply(void *ctx, const struct replay_payload *in,
+		      struct replay_payload *actual);
+
+static const struct replay_source_ops clock_ops = {
+	.name = "clock", .cls = REPLAY_SRC_CLOCK,
+	.nfields = 1, .fields = clock_fields,
+};
+static const struct replay_source_ops com1_ops = {
+	.name = "com1", .cls = REPLAY_SRC_INPUT, .has_bytes = true,
+	.nfields = 1, .fields = com1_fields, .apply = com1_apply,
+};
+
+/* ---- The clock ---- */
+
+static u64 clock_filter(void *ctx, u64 ns)
+{
+	struct vm *vm = ctx;
+
+	return replay__clock(vm->rp.r, vm->rp.clock, ns);
+}
+
+/* ---- The console ---- */
+
+/* Record: log the input, then the console acts on it.  Replay: drop it. */
+static void com1_release(void *ctx, const struct event *ev)
+{
+	struct vm *vm = ctx;
+	struct replay_payload p;
+
+	memset(&p, 0, sizeof(p));
+	p.v[0] = ev->kind;
+	p.len = MIN(ev->len, (u32)EV_DATA_MAX);
+	memcpy(p.bytes, ev->data, p.len);
+	replay__input(vm->rp.r, vm->rp.com1, &p);
+}
+
+static int com1_apply(void *ctx, const struct replay_payload *in,
+		      struct replay_payload *actual)
+{
+	struct vm *vm = ctx;
+	struct event ev;
+
+	if (in->len > EV_DATA_MAX)
+		return -EINVAL;
+	memset(&ev, 0, sizeof(ev));
+	ev.src = &vm->console.src;
+	ev.kind = (u32)in->v[0];
+	ev.len = in->len;
+	memcpy(ev.data, in->bytes, in->len);
+	if (actual)
+		*actual = *in;	/* console input has no host side to compare */
+	vm->rp.con_release(vm->rp.con_ctx, &ev);
+	return 0;
+}
+
+/* ---- Disks ---- */
+
+/* A result (bytes or -errno) as a non-negative field: errors above 2^32. */
+static u64 result_field(s64 result)
+{
+	return result < 0 ? (1ULL << 32) + (u64)-result : (u64)result;
+}
+
+static void disk_payload(const struct event *ev, struct replay_payload *p)
+{
+	const struct disk_req *req = ev->ptr;
+
+	memset(p, 0, sizeof(*p));
+	p->v[0] = ev->arg;
+	p->v[1] = result_field(req->result);
+	if (req->op == DISK_READ && req->result > 0 && req->buf)
+		p->v[2] = replay__hash(req->buf, (size_t)req->result, 0);
+}
+
+/*
+ * The disk's completions pass here first.  Record: log id, result and a
+ * hash of the data read, then the device answers the guest.  Replay: keep
+ * the completion until the trace releases it.
+ */
+static void disk_release(void *ctx, const struct event *ev)
+{
+	struct vm_replay_disk *rd = ctx;
+	struct replay_payload p;
+
+	if (rd->vm->rp.mode != REPLAY_REPLAY) {
+		disk_payload(ev, &p);
+		rd->live = *ev;
+		if (replay__input(rd->vm->rp.r, rd->done, &p) == REPLAY_APPLIED)
+			return;
+	}
+	for (unsigned int i = 0; i < DISK_MAX_INFLIGHT; i++) {
+		if (!rd->have[i]) {
+			rd->held[i] = *ev;
+			rd->have[i] = true;
+			return;
+		}
+	}
+	/* Cannot happen: at most DISK_MAX_INFLIGHT in flight. */
+	pr_err("disk %s: more completions held than requests in flight",
+	       rd->disk->path);
+}
+
+static int disk_find_held(struct vm_replay_disk *rd, u64 id)
+{
+	for (unsigned int i = 0; i < DISK_MAX_INFLIGHT; i++)
+		if (rd->have[i] && rd->held[i].arg == id)
+			return (int)i;
+	return -1;
+}
+
+/*
+ * Replay: the trace says request `id` completes now.  If the host has not
+ * finished it yet, wait for it (other completions that arrive meanwhile
+ * are held); a request the guest never submitted is a divergence.
+ */
+static int disk_wait_held(struct vm_replay_disk *rd, u64 id)
+{
+	struct vm *vm = rd->vm;
+	struct event ev;
+	int i;
+
+	if (id >= rd->disk->next_id)
+		return -ENOENT;
+	while ((i = disk_find_held(rd, id)) < 0) {
+		if (vm->state != VM_RUNNING)
+			return -EINTR;
+		evq__wait(&vm->evq, 100 * 1000 * 1000);
+		while (evq__pop(&vm->evq, &ev))
+			evq__release(&ev);
+	}
+	return i;
+}
+
+static int disk_apply(void *ctx, const struct replay_payload *in,
+		      struct replay_payload *actual)
+{
+	struct vm_replay_disk *rd = ctx;
+	struct event ev;
+	int i;
+
+	if (!actual) {
+		/* Off, record: the live completion, applied now. */
+		rd->release(rd->release_ctx, &rd->live);
+		return 0;
+	}
+	i = disk_wait_held(rd, in->v[0]);
+	if (i < 0)
+		return i;
+	ev = rd->held[i];
+	rd->have[i] = false;
+	disk_payload(&ev, actual);
+	rd->release(rd->release_ctx, &ev);
+	return 0;
+}
+
+static void disk_submitted(void *ctx, const struct disk_req *req)
+{
+	struct vm_replay_disk *rd = ctx;
+	struct replay_payload p;
+
+	memset(&p, 0, sizeof(p));
+	p.v[0] = req->id;
+	p.v[1] = req->op;
+	p.v[2] = req->offset / DISK_SECTOR;
+	p.v[3] = req->len;
+	replay__submit(rd->vm->rp.r, rd->submit, &p);
+}
+
+/* ---- The machine description ---- */
+
+static int file_digest(const char *path, struct replay_file *f)
+{
+	struct stat st;
+	void *p;
+	int fd;
+
+	memset(f, 0, sizeof(*f));
+	if (!path)
+		return 0;
+	if (strlen(path) >= sizeof(f->path)) {
+		pr_err("%s: path too long for a trace (at most %zu bytes)", path,
+		       sizeof(f->path) - 1);
+		return -ENAMETOOLONG;
+	}
+	snprintf(f->path, sizeof(f->path), "%s", path);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		pr_err("%s: %s", path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -errno;
+	}
+	f->size = (u64)st.st_size;
+	if (f->size) {
+		p = mmap(NULL, f->size, PROT_READ, MAP_PRIVATE, fd, 0);
+		if (p == MAP_FAILED) {
+			pr_err("%s: mmap: %s", path, strerror(errno));
+			close(fd);
+			return -errno;
+		}
+		f->hash = replay__hash(p, f->size, 0);
+		munmap(p, f->size);
+	}
+	close(fd);
+	return 0;
+}
+
+static void machine_cpuid(const struct vm *vm, struct replay_machine *m)
+{
+	for (u32 i = 0; i < vm->cpuid.nent && i < REPLAY_CPUID_MAX; i++) {
+		const struct kvm_cpuid_entry2 *e = &vm->cpuid.entries[i];
+
+		m->cpuid[m->ncpuid++] = (struct replay_cpuid){
+			e->function, e->index, e->eax, e->ebx, e->ecx, e->edx,
+		};
+	}
+	if (vm->caps.cpuid_enforced == PROBE_NO) {
+		/* What this host showed the guest instead: leaf 1. */
+		m->cpuid_seen[m->ncpuid_seen++] = (struct replay_cpuid){
+			1, 0, 0, 0, vm->caps.seen_l1_ecx, vm->caps.seen_l1_edx,
+		};
+	}
+}
+
+static int machine_describe(struct vm *vm, struct replay_machine *m)
+{
+	int ret;
+
+	memset(m, 0, sizeof(*m));
+	m->mem_size = vm->cfg.mem_size;
+	if (strlen(vm->cmdline) >= sizeof(m->cmdline)) {
+		pr_err("cannot record: the kernel command line is longer than a trace holds (%zu bytes)",
+		       sizeof(m->cmdline) - 1);
+		return -E2BIG;
+	}
+	memcpy(m->cmdline, vm->cmdline, strlen(vm->cmdline) + 1);
+	ret = file_digest(vm->cfg.kernel, &m->kernel);
+	if (!ret)
+		ret = file_digest(vm->cfg.initrd, &m->initrd);
+	for (unsigned int i = 0; !ret && i < vm->ndisks; i++) {
+		/* The image as the guest found it: a snapshot's own base. */
+		ret = file_digest(vm->cfg.disks[i].path, &m->disks[i]);
+		m->disks[i].ro = vm->cfg.disks[i].ro;
+		m->ndisks++;
+		snprintf(m->devices[m->ndevices].name, REPLAY_NAME_MAX,
+			 "blk:%s", vm->blks[i].id);
+		m->devices[m->ndevices].addr = vm->blks[i].mmio.base;
+		m->devices[m->ndevices].size = 0x1000;
+		m->devices[m->ndevices].irq = vm->blks[i].mmio.irq.irq;
+		m->devices[m->ndevices].mmio = true;
+		m->ndevices++;
+	}
+	if (ret)
+		return ret;
+	snprintf(m->devices[m->ndevices].name, REPLAY_NAME_MAX, "cpu:%s",
+		 vm->cpuid.name);
+	m->devices[m->ndevices++].irq = UINT32_MAX;
+	machine_cpuid(vm, m);
+	snprintf(m->host_probe, sizeof(m->host_probe),
+		 "cpuid_enforced=%d\ncmdline_fixups=%s\n",
+		 vm->caps.cpuid_enforced, quirks__cmdline(&vm->caps));
+	m->backend = REPLAY_BACKEND_EXIT;
+	m->rtc_epoch = vm->cfg.rtc_epoch;
+	snprintf(m->vmm_version, sizeof(m->vmm_version), "microvm %s",
+		 MICROVM_VERSION);
+	m->start = REPLAY_START_BOOT;
+	return 0;
+}
+
+/* Replay: the machine this host builds must be the recorded one. */
+static int machine_compare(const struct vm *vm, const struct replay_machine *rec)
+{
+	struct replay_machine now;
+	struct vm *v = (struct vm *)vm;
+
+	if (machine_describe(v, &now))
+		return -EINVAL;
+	if (now.kernel.hash != rec->kernel.hash) {
+		pr_err("cannot replay: kernel %s is not the recorded one (content differs from %s)",
+		       now.kernel.path, rec->kernel.path);
+		return -EINVAL;
+	}
+	if (now.initrd.hash != rec->initrd.hash) {
+		pr_err("cannot replay: initrd %s is not the recorded one (content differs from %s)",
+		       now.initrd.path, rec->initrd.path);
+		return -EINVAL;
+	}
+	for (unsigned int i = 0; i < rec->ndisks; i++) {
+		if (now.disks[i].hash != rec->disks[i].hash) {
+			pr_err("cannot replay: disk %s is not the image the recording started from (content differs; a disk the guest wrote must be replayed from a copy of its state at record start, see --disk PATH,snapshot)",
+			       now.disks[i].path);
+			return -EINVAL;
+		}
+	}
+	if (now.ncpuid != rec->ncpuid ||
+	    memcmp(now.cpuid, rec->cpuid, now.ncpuid * sizeof(now.cpuid[0]))) {
+		pr_err("cannot replay: this host's CPU policy differs from the recorded one (another CPU vendor, or a policy this host cannot give)");
+		return -EINVAL;
+	}
+	if (strcmp(now.host_probe, rec->host_probe)) {
+		pr_err("cannot replay: this host shows the guest a different CPU than the recording host did (recorded: %s; here: %s)",
+		       rec->host_probe, now.host_probe);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* ---- The VMM callbacks ---- */
+
+static void vmm_locate(void *ctx, struct replay_pos *pos)
+{
+	struct vm *vm = ctx;
+	struct kvm_regs regs;
+
+	if (ioctl(vm->kvm.vcpu_fd, KVM_GET_REGS, &regs) == 0) {
+		pos->rip = regs.rip;
+		pos->digest = replay__hash(&regs, sizeof(regs), 0) ^
+			      replay__hash(vm->kvm.mem.host, vm->kvm.mem.size, 1);
+	}
+}
+
+static void vmm_state(void *ctx, struct replay_state *st, bool final)
+{
+	struct vm *vm = ctx;
+	struct kvm_regs regs;
+
+	st->serial = vm->rp.serial_hash;
+	st->regs = 0;
+	st->ram = 0;
+	/* An interrupted run stops wherever the guest was: serial only. */
+	if (final && vm->rp.interrupted)
+		return;
+	if (ioctl(vm->kvm.vcpu_fd, KVM_GET_REGS, &regs) == 0)
+		st->regs = replay__hash(&regs, sizeof(regs), 0);
+	if (final)
+		st->ram = replay__hash(vm->kvm.mem.host, vm->kvm.mem.size, 0);
+}
+
+static const struct replay_vmm_ops vmm_ops = {
+	.locate = vmm_locate,
+	.state = vmm_state,
+};
+
+/* ---- Set-up ---- */
+
+static void wrap_disk(struct vm *vm, unsigned int i)
+{
+	struct vm_replay_disk *rd = &vm->rp.disks[i];
+
+	rd->vm = vm;
+	rd->disk = &vm->disks[i];
+	snprintf(rd->name, sizeof(rd->name), "vd%c", 'a' + i);
+	snprintf(rd->subname, sizeof(rd->subname), "vd%c.submit", 'a' + i);
+	rd->release = rd->disk->src.release;
+	rd->release_ctx = rd->disk->src.ctx;
+	rd->disk->src.release = disk_release;
+	rd->disk->src.ctx = rd;
+	rd->disk->on_submit = disk_submitted;
+	rd->disk->on_submit_ctx = rd;
+}
+
+static struct replay_source_ops disk_done_ops[8], disk_sub_ops[8];
+
+static void add_sources(struct vm *vm)
+{
+	struct vm_replay *rp = &vm->rp;
+
+	rp->clock = replay__add_source(rp->r, &clock_ops, vm);
+	rp->com1 = replay__add_source(rp->r, &com1_ops, vm);
+	rp->con_release = vm->console.src.release;
+	rp->con_ctx = vm->console.src.ctx;
+	vm->console.src.release = com1_release;
+	vm->console.src.ctx = vm;
+	for (unsigned int i = 0; i < vm->ndisks; i++) {
+		wrap_disk(vm, i);
+		disk_done_ops[i] = (struct replay_source_ops){
+			.name = rp->disks[i].name, .cls = REPLAY_SRC_INPUT,
+			.nfields = 3, .fields = done_fields, .apply = disk_apply,
+		};
+		disk_sub_ops[i] = (struct replay_source_ops){
+			.name = rp->disks[i].subname, .cls = REPLAY_SRC_SUBMIT,
+			.nfields = 4, .fields = submit_fields,
+		};
+		rp->disks[i].done = replay__add_source(rp->r, &disk_done_ops[i],
+						       &rp->disks[i]);
+		rp->disks[i].submit = replay__add_source(rp->r, &disk_sub_ops[i],
+							 &rp->disks[i]);
+	}
+	rp->ndisks = vm->ndisks;
+}
+
+static void warn_writable_disks(const struct vm *vm)
+{
+	for (unsigned int i = 0; i < vm->cfg.ndisks; i++) {
+		const struct vm_disk_config *dc = &vm->cfg.disks[i];
+
+		if (!dc->ro && !dc->snapshot)
+			pr_warn("--record: disk %s is writable and has no snapshot: the guest's writes change it, and a replay must start from its state now (keep a copy, or use --disk %s,snapshot)",
+				dc->path, dc->path);
+	}
+}
+
+int vm_replay__start(struct vm *vm)
+{
+	struct vm_replay *rp = &vm->rp;
+	struct replay_config cfg = {
+		.mode = vm->cfg.record ? REPLAY_RECORD :
+			vm->cfg.replay ? REPLAY_REPLAY : REPLAY_OFF,
+		.path = vm->cfg.record ? vm->cfg.record : vm->cfg.replay,
+		.vmm = &vmm_ops,
+		.vmm_ctx = vm,
+	};
+	struct replay_machine m;
+	int ret;
+
+	rp->mode = cfg.mode;
+	rp->path = cfg.path;
+	replay__new(&rp->r, &cfg);
+	if (rp->mode == REPLAY_OFF)
+		return 0;
+	add_sources(vm);
+	if (rp->mode == REPLAY_RECORD) {
+		warn_writable_disks(vm);
+		ret = machine_describe(vm, &m);
+		if (ret)
+			return ret;
+	}
+	ret = replay__start(rp->r, &m);
+	if (ret) {
+		pr_err("%s %s: %s", rp->mode == REPLAY_RECORD ? "--record" :
+		       "--replay", rp->path, replay__report(rp->r));
+		return ret;
+	}
+	if (rp->mode == REPLAY_REPLAY) {
+		ret = machine_compare(vm, &m);
+		if (ret)
+			return ret;
+	}
+	vclock__set_filter(&vm->clock, clock_filter, vm);
+	pr_info("%s %s (exit-pinned positions)",
+		rp->mode == REPLAY_RECORD ? "recording to" : "replaying", rp->path);
+	return 0;
+}
+
+/* ---- The run loop ---- */
+
+bool vm_replay__exit(struct vm *vm, bool sync)
+{
+	struct replay_pos next;
+
+	if (replay__exit(vm->rp.r, sync ? REPLAY_EXIT_SYNC : REPLAY_EXIT_ASYNC))
+		return false;
+	if (vm->rp.mode == REPLAY_REPLAY && !replay__next_pos(vm->rp.r, &next) &&
+	    next.async) {
+		char buf[128];
+
+		pr_err("replay: the recording released an input at an asynchronous stop (%s); replaying those needs a breakpoint search, which this microvm does not have yet",
+		       replay__pos_str(&next, buf, sizeof(buf)));
+		return false;
+	}
+	return true;
+}
+
+bool vm_replay__release(struct vm *vm)
+{
+	if (replay__release(vm->rp.r) < 0)
+		return false;
+	if (replay__at_end(vm->rp.r)) {
+		/* The recording was stopped by its user here. */
+		vm->rp.ended = true;
+		vm->rp.interrupted = true;
+		return false;
+	}
+	return true;
+}
+
+int vm_replay__idle(struct vm *vm)
+{
+	return replay__idle(vm->rp.r);
+}
+
+void vm_replay__tx(struct vm *vm, const u8 *buf, size_t len)
+{
+	/* FNV-1a over the bytes: independent of how output is chunked. */
+	u64 h = vm->rp.serial_hash ? vm->rp.serial_hash : 0xcbf29ce484222325ULL;
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ buf[i]) * 0x100000001b3ULL;
+	vm->rp.serial_hash = h;
+}
+
+int vm_replay__finish(struct vm *vm, int code)
+{
+	struct vm_replay *rp = &vm->rp;
+	enum replay_status st;
+	char buf[128];
+	struct replay_pos pos;
+
+	if (rp->mode == REPLAY_OFF)
+		return code;
+	/* A stop by the user ends a recording where the guest happened to be. */
+	if (rp->mode == REPLAY_RECORD && (code > 128 || vm->quit_by_user))
+		rp->interrupted = true;
+	st = replay__finish(rp->r);
+	replay__position(rp->r, &pos);
+	if (rp->mode == REPLAY_RECORD) {
+		if (st != REPLAY_OK) {
+			pr_err("record: %s", replay__report(rp->r));
+			return replay__exit_code(rp->r);
+		}
+		pr_info("record: %s written (%s)", rp->path,
+			replay__pos_str(&pos, buf, sizeof(buf)));
+		return code;
+	}
+	if (st == REPLAY_OK) {
+		fprintf(stderr, "replay: identical (%s, final state digest %016" PRIx64 "%s)\n",
+			replay__pos_str(&pos, buf, sizeof(buf)), rp->serial_hash,
+			rp->interrupted ? "; the recording was interrupted: serial output compared, not registers or RAM" : "");
+		return replay__exit_code(rp->r);
+	}
+	fprintf(stderr, "replay: %s\n", replay__report(rp->r));
+	return replay__exit_code(rp->r);
+}
+
+void vm_replay__free(struct vm *vm)
+{
+	if (vm->rp.r && vm->rp.mode != REPLAY_OFF)
+		replay__free(vm->rp.r);
+	vm->rp.r = NULL;
+}
+
+/* ---- Replay: the machine from the trace ---- */
+
+/* Strings taken from the trace outlive the reader: the VM keeps them. */
+static char *keep(const char *s)
+{
+	char *p = strdup(s);
+
+	if (!p) {
+		pr_err("out of memory");
+		exit(VM_EXIT_SETUP);
+	}
+	return p;
+}
+
+/* The recorded disks, unless the user named moved copies in order. */
+static int load_disks(const struct replay_machine *m, struct vm_config *cfg)
+{
+	unsigned int i;
+
+	if (cfg->ndisks && cfg->ndisks != m->ndisks) {
+		pr_err("--replay: the recording had %u disks, %u given; give all of them in order, or none to use the recorded paths",
+		       m->ndisks, cfg->ndisks);
+		return -EINVAL;
+	}
+	for (i = 0; i < m->ndisks; i++) {
+		struct vm_disk_config *dc = &cfg->disks[i];
+		const char *id = NULL;
+
+		if (i >= cfg->ndisks) {
+			memset(dc, 0, sizeof(*dc));
+			snprintf(dc->path, sizeof(dc->path), "%s", m->disks[i].path);
+		}
+		dc->ro = m->disks[i].ro;
+		/* A replay never changes an image: the guest's writes go to a copy. */
+		dc->snapshot = !dc->ro;
+		for (unsigned int k = 0; k < m->ndevices; k++)
+			if (m->devices[k].mmio &&
+			    m->devices[k].addr == VIRTIO_MMIO_BASE + i * VIRTIO_MMIO_SLOT &&
+			    !strncmp(m->devices[k].name, "blk:", 4))
+				id = m->devices[k].name + 4;
+		if (id) {
+			snprintf(dc->id, sizeof(dc->id), "%s", id);
+			dc->has_id = true;
+		}
+	}
+	cfg->ndisks = m->ndisks;
+	return 0;
+}
+
+int vm_replay__load_config(const char *path, struct vm_config *cfg)
+{
+	struct replay_reader *rd;
+	const struct replay_machine *m;
+	char err[512];
+	int ret;
+
+	ret = replay__reader_open(&rd, path, err, sizeof(err));
+	if (ret) {
+		pr_err("--replay %s: %s", path, err);
+		return ret;
+	}
+	m = replay__reader_machine(rd);
+	cfg->mem_size = m->mem_size;
+	cfg->cmdline = keep(m->cmdline);
+	cfg->cmdline_verbatim = true;
+	if (!cfg->kernel)
+		cfg->kernel = keep(m->kernel.path);
+	if (!cfg->initrd && m->initrd.path[0])
+		cfg->initrd = keep(m->initrd.path);
+	cfg->rtc_epoch = m->rtc_epoch;
+	cfg->rtc_epoch_set = true;
+	for (unsigned int k = 0; k < m->ndevices; k++)
+		if (!strncmp(m->devices[k].name, "cpu:", 4))
+			cfg->cpu_policy = keep(m->devices[k].name + 4);
+	ret = load_disks(m, cfg);
+	replay__reader_close(rd);
+	return ret;
+}

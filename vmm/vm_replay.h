@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef MICROVM_VM_REPLAY_H
+#define MICROVM_VM_REPLAY_H
+
+#include "microvm/replay.h"
+
+#include "../blk/disk.h"
+#include "../common/evq.h"
+
+/*
+ * microvm's side of the replay core (replay/): its input sources, the
+ * machine description a trace carries, the state digests, and the policy
+ * of the exit-pinned backend.  The run loop makes the same calls in every
+ * mode; with replay off they cost a load and a branch.
+ *
+ * Sources:
+ *  - "clock": every guest-visible read of the virtual clock (PIT counters
+ *    and deadlines, RTC, timer expiries are all functions of it);
+ *  - "com1": console input (stdin bytes, end of input, Ctrl-A x);
+ *  - "vdX" and "vdX.submit" per disk: completions (request id, result,
+ *    hash of the data read) and submissions (id, op, sector, length).
+ * The timer thread's wake-ups and quit signals are not inputs: the clock
+ * reads say what time it is, and a signal ends the recording.
+ *
+ * Exit-pinned: inputs take effect only at guest-synchronous exits; an
+ * asynchronous exit (a kick) is re-entered at once.  Replaying an input
+ * released at an asynchronous stop (a guest that spins without exits
+ * while an input is due) needs a breakpoint search, which is not there
+ * yet: such a recording is refused when its first asynchronous event
+ * comes up, with the reason.
+ */
+struct vm;
+
+struct vm_replay_disk {
+	struct vm *vm;
+	struct disk *disk;
+	struct replay_source *done, *submit;
+	/* The disk's own release, wrapped by ours. */
+	void (*release)(void *ctx, const struct event *ev);
+	void *release_ctx;
+	struct event live;	/* record: the completion being logged */
+	/* Replay: completions the host finished, until the trace wants them. */
+	struct event held[DISK_MAX_INFLIGHT];
+	bool have[DISK_MAX_INFLIGHT];
+	char name[8];
+	char subname[16];
+};
+
+struct vm_replay {
+	struct replay *r;
+	enum replay_mode mode;
+	const char *path;
+	struct replay_source *clock, *com1;
+	void (*con_release)(void *ctx, const struct event *ev);
+	void *con_ctx;
+	struct vm_replay_disk disks[8];
+	unsigned int ndisks;
+	u64 serial_hash;	/* everything the guest wrote to COM1 */
+	bool interrupted;	/* stopped by the user, not by the guest */
+	bool ended;		/* replay: the recording's end reached */
+};
+
+struct vm_config;
+/*
+ * --replay: the machine from the trace's description, into cfg (what the
+ * user gave again, a kernel or disks at new paths, is kept).  -errno,
+ * with the reason said.
+ */
+int vm_replay__load_config(const char *path, struct vm_config *cfg);
+/* Sources and the trace's start: after the devices and disks exist. */
+int vm_replay__start(struct vm *vm);
+/* Right after KVM_RUN: false when the run loop must stop. */
+bool vm_replay__exit(struct vm *vm, bool sync);
+/* After the queue was released at a synchronous exit: false to stop. */
+bool vm_replay__release(struct vm *vm);
+/* HLT with interrupts on: 1 an input is due, 0 wait for the host, -1 stop. */
+int vm_replay__idle(struct vm *vm);
+/* Bytes the guest wrote to its console (the serial digest). */
+void vm_replay__tx(struct vm *vm, const u8 *buf, size_t len);
+/* The guest or the user stopped: the verdict; returns the exit status. */
+int vm_replay__finish(struct vm *vm, int code);
+void vm_replay__free(struct vm *vm);
+
+#endif
