@@ -90,18 +90,13 @@ static int disk_write_zeroes_slow(struct disk *d, u64 offset, u64 len)
 	static const char zeroes[64 * KiB];
 
 	while (len) {
-		ssize_t n = pwrite(d->fd, zeroes, MIN(len, sizeof(zeroes)),
-				   (off_t)offset);
+		size_t n = (size_t)MIN(len, sizeof(zeroes));
+		ssize_t r = util__write_full_at(d->fd, zeroes, n, (off_t)offset);
 
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			return -EIO;
-		offset += (u64)n;
-		len -= (u64)n;
+		if (r < 0)
+			return (int)r;
+		offset += n;
+		len -= n;
 	}
 	return 0;
 }
@@ -478,6 +473,35 @@ int disk__open(struct disk *d, const char *path, bool ro,
 	return 0;
 }
 
+/*
+ * Copy [*pos, end) from in to out, in the kernel where it can
+ * (copy_file_range: reflinks on btrfs and xfs), else through a buffer
+ * (another filesystem: EXDEV, or 9p and friends: EOPNOTSUPP).
+ */
+static int disk_copy_range(int in, int out, off_t *pos, off_t end)
+{
+	static char buf[1 << 20];
+	off_t from = *pos;
+	int ret;
+	ssize_t n = copy_file_range(in, &from, out, pos, (size_t)(end - *pos), 0);
+
+	if (n > 0)
+		return 0;
+	if (n < 0 && errno == EINTR)
+		return 0;
+	if (n == 0 || (errno != EXDEV && errno != EOPNOTSUPP &&
+		       errno != ENOSYS && errno != EINVAL))
+		return n < 0 ? -errno : -EIO;
+	n = pread(in, buf, (size_t)MIN((off_t)sizeof(buf), end - *pos), *pos);
+	if (n <= 0)
+		return n < 0 ? -errno : -EIO;
+	ret = (int)util__write_full_at(out, buf, (size_t)n, *pos);
+	if (ret < 0)
+		return ret;
+	*pos += n;
+	return 0;
+}
+
 /* Copy len bytes from in to out, keeping holes (regular files). */
 static int disk_copy(int in, int out, u64 len)
 {
@@ -493,14 +517,10 @@ static int disk_copy(int in, int out, u64 len)
 			hole = (off_t)len;
 		pos = data;
 		while (pos < hole) {
-			off_t from = pos;
-			ssize_t n = copy_file_range(in, &from, out, &pos,
-						    (size_t)(hole - pos), 0);
+			int ret = disk_copy_range(in, out, &pos, hole);
 
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0)
-				return n < 0 ? -errno : -EIO;
+			if (ret)
+				return ret;
 		}
 	}
 	return ftruncate(out, (off_t)len) < 0 ? -errno : 0;

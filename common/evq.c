@@ -182,6 +182,16 @@ bool evq__pop(struct evq *q, struct event *ev)
 	return true;
 }
 
+unsigned int evq__queued(struct evq *q, const struct evq_source *src)
+{
+	unsigned int n;
+
+	pthread_mutex_lock(&q->lock);
+	n = src->queued;
+	pthread_mutex_unlock(&q->lock);
+	return n;
+}
+
 unsigned int evq__count(struct evq *q)
 {
 	unsigned int n;

@@ -99,5 +99,7 @@ static inline void evq__release(const struct event *ev)
 void evq__wait(struct evq *q, u64 timeout_ns);
 /* Events queued now (any thread; a snapshot). */
 unsigned int evq__count(struct evq *q);
+/* Events of one source queued now (any thread; a snapshot). */
+unsigned int evq__queued(struct evq *q, const struct evq_source *src);
 
 #endif

@@ -148,21 +148,37 @@ ssize_t util__read_full(int fd, void *buf, size_t len)
 	return done;
 }
 
-ssize_t util__write_full(int fd, const void *buf, size_t len)
+/* at < 0: write(2) at the file offset; else pwrite(2) at `at`. */
+static ssize_t util_write_all(int fd, const void *buf, size_t len, off_t at)
 {
 	size_t done = 0;
 
 	while (done < len) {
-		ssize_t r = write(fd, (const char *)buf + done, len - done);
+		const char *p = (const char *)buf + done;
+		ssize_t r = at < 0 ? write(fd, p, len - done) :
+				     pwrite(fd, p, len - done, at + (off_t)done);
 
 		if (r < 0) {
 			if (errno == EINTR)
 				continue;
 			return -errno;
 		}
+		/* A regular file that takes nothing: full disk, not a loop. */
+		if (r == 0)
+			return -ENOSPC;
 		done += r;
 	}
 	return done;
+}
+
+ssize_t util__write_full(int fd, const void *buf, size_t len)
+{
+	return util_write_all(fd, buf, len, -1);
+}
+
+ssize_t util__write_full_at(int fd, const void *buf, size_t len, off_t at)
+{
+	return util_write_all(fd, buf, len, at);
 }
 
 u64 util__host_ns(void)

@@ -56,6 +56,8 @@ int util__parse_size(const char *s, u64 *out);
 /* Full read/write helpers that retry on EINTR and short transfers. */
 ssize_t util__read_full(int fd, void *buf, size_t len);
 ssize_t util__write_full(int fd, const void *buf, size_t len);
+/* pwrite(2) all of buf at offset at; -errno. */
+ssize_t util__write_full_at(int fd, const void *buf, size_t len, off_t at);
 
 /* Monotonic host time in nanoseconds. */
 u64 util__host_ns(void);

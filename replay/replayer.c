@@ -346,8 +346,15 @@ void replayer__finish(struct replay *r)
 
 	if (r->status != REPLAY_OK || !(ev = peek(r)))
 		return;
+	/*
+	 * A recording interrupted by its user (a signal) ends wherever the
+	 * host stopped the guest, often asynchronously: the replay stops at
+	 * the synchronous exit before it, which is as far as it can be
+	 * compared.
+	 */
 	if (ev->type != REPLAY_EV_END ||
-	    replay__pos_cmp(core__pos(r), &ev->pos) != REPLAY_POS_NOW) {
+	    (replay__pos_cmp(core__pos(r), &ev->pos) != REPLAY_POS_NOW &&
+	     !(ev->pos.async && ev->pos.exits == r->exits))) {
 		diverge(r, ev, "the guest stopped");
 		return;
 	}
@@ -370,4 +377,14 @@ bool replay__at_end(struct replay *r)
 	    !(ev = peek(r)))
 		return false;
 	return ev->type == REPLAY_EV_END && ev->pos.exits == r->exits;
+}
+
+enum replay_event_type replay__next_type(struct replay *r)
+{
+	const struct replay_event *ev;
+
+	if (!r->hot.active || r->mode != REPLAY_REPLAY || r->status != REPLAY_OK ||
+	    !(ev = peek(r)) || ev->pos.exits != r->exits)
+		return 0;
+	return ev->type;
 }

@@ -157,6 +157,7 @@ static int kvm_register_ram(struct kvm *kvm)
 {
 	struct kvm_userspace_memory_region region = {
 		.slot = 0,
+		.flags = kvm->dirty_log ? KVM_MEM_LOG_DIRTY_PAGES : 0,
 		.guest_phys_addr = 0,
 		.memory_size = kvm->mem.size,
 		.userspace_addr = (u64)(uintptr_t)kvm->mem.host,
@@ -289,4 +290,19 @@ int kvm__enforce_pv_cpuid(const struct kvm *kvm)
 		return -errno;
 	}
 	return 1;
+}
+
+int kvm__enable_dirty_log(struct kvm *kvm)
+{
+	kvm->dirty_log = true;
+	return kvm_register_ram(kvm);
+}
+
+int kvm__get_dirty_log(const struct kvm *kvm, u64 *bitmap)
+{
+	struct kvm_dirty_log log = { .slot = 0, .dirty_bitmap = bitmap };
+
+	if (ioctl(kvm->vm_fd, KVM_GET_DIRTY_LOG, &log) < 0)
+		return -errno;
+	return 0;
 }

@@ -22,13 +22,14 @@ struct kvm {
 	struct kvm_run *run;
 	size_t run_size;
 	struct guest_mem mem;
+	bool dirty_log;		/* KVM_MEM_LOG_DIRTY_PAGES on RAM */
 };
 
 /*
  * Open /dev/kvm and check the API version and the capabilities microvm
- * relies on.  Prints what is wrong and how to fix it.
+ * relies on.  Prints what is wrong and how to fix it; kvm->mem is left
+ * alone.
  */
-/* Open /dev/kvm and check what microvm needs (kvm->mem is left alone). */
 int kvm__open(struct kvm *kvm);
 /*
  * Guest RAM, mem_size bytes for guest-physical 0: plain host memory, so
@@ -54,5 +55,11 @@ int kvm__check_mem_size(u64 mem_size);
  * enforced, 0 where KVM cannot, -errno on failure.
  */
 int kvm__enforce_pv_cpuid(const struct kvm *kvm);
+/*
+ * KVM's dirty-page log on guest RAM (the replay core's memory digests):
+ * enable it, and fetch-and-clear it into bitmap (one bit per 4 KiB page).
+ */
+int kvm__enable_dirty_log(struct kvm *kvm);
+int kvm__get_dirty_log(const struct kvm *kvm, u64 *bitmap);
 
 #endif

@@ -17,6 +17,8 @@
 #include "vm.h"
 
 #define SIG_KICK SIGUSR1
+/* Recording: how long inputs may wait for a synchronous exit. */
+#define VCPU_ASYNC_BOUND_NS (2 * 1000 * 1000ULL)
 
 /* The run area of the one vCPU, for the kick signal handler. */
 static struct kvm_run *volatile kick_run;
@@ -62,8 +64,14 @@ void vcpu__kick(void *opaque)
 	pthread_kill(vm->vcpu_thread, SIG_KICK);
 }
 
-/* Release queued events, run expired timers, re-arm the host timer. */
-static void vcpu_service(struct vm *vm)
+/*
+ * Release queued events, then the recorded inputs due here (replay), run
+ * expired timers, re-arm the host timer.  The order is the same in every
+ * mode, so a trace's inputs and clock reads come up in the order they
+ * were logged.  false when a replay must stop (diverged, or the end of
+ * the recording reached).
+ */
+static bool vcpu_service(struct vm *vm)
 {
 	struct event ev;
 	u64 next;
@@ -71,10 +79,13 @@ static void vcpu_service(struct vm *vm)
 	/* The one door: each input takes effect here, in queue order. */
 	while (evq__pop(&vm->evq, &ev))
 		evq__release(&ev);
+	if (!vm_replay__release(vm))
+		return false;
 	vclock__run_expired(&vm->clock);
 	next = vclock__next_deadline(&vm->clock);
 	ticker__arm(&vm->ticker,
 		    next == VTIMER_OFF ? 0 : vm->clock.host_base + next);
+	return vm_replay__continues(vm);
 }
 
 static void vcpu_inject(struct vm *vm)
@@ -118,10 +129,35 @@ static bool vcpu_if_set(struct vm *vm)
 /* Release what is due; false when the replay says stop. */
 static bool vcpu_deliver(struct vm *vm)
 {
-	vcpu_service(vm);
-	if (vm_replay__release(vm))
+	if (vcpu_service(vm))
 		return true;
-	vm__stop(vm, VM_EXIT_OK, "replay stopped");
+	vm__stop(vm, VM_EXIT_OK, vm->rp.ended ? "the recording ends here" :
+						 "the replay diverged");
+	return false;
+}
+
+/*
+ * Recording, at an asynchronous exit: inputs wait for the next
+ * synchronous one, unless the guest has spun without any for a while
+ * with an input due (a busy loop waiting for a timer tick): then they are
+ * delivered where it stopped, an asynchronous position.
+ */
+static bool vcpu_async_due(struct vm *vm)
+{
+	u64 now = util__host_ns();
+	u64 next = vclock__next_deadline(&vm->clock);
+
+	if (!vm_replay__urgent(vm) &&
+	    (next == VTIMER_OFF || next > vclock__host_now(&vm->clock))) {
+		vm->async_since = 0;
+		return false;
+	}
+	if (!vm->async_since)
+		vm->async_since = now;
+	if (now - vm->async_since >= VCPU_ASYNC_BOUND_NS)
+		return true;
+	/* No exit may come at all: have the timer thread kick us again. */
+	ticker__arm(&vm->ticker, vm->async_since + VCPU_ASYNC_BOUND_NS);
 	return false;
 }
 
@@ -321,10 +357,13 @@ void vcpu__run(struct vm *vm)
 		}
 		sync = vcpu_exit_sync(ret, run);
 		if (!vm_replay__exit(vm, sync)) {
-			vm__stop(vm, VM_EXIT_OK, "replay stopped");
+			vm__stop(vm, VM_EXIT_OK, "the replay diverged");
 			break;
 		}
-		deliver = sync || vm->rp.mode == REPLAY_OFF;
+		if (sync)
+			vm->async_since = 0;
+		deliver = sync || vm->rp.mode == REPLAY_OFF ||
+			  (vm->rp.mode == REPLAY_RECORD && vcpu_async_due(vm));
 		if (ret < 0) {
 			vm->stats.exits[VM_EXITS_KICK]++;
 			continue;

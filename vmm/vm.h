@@ -115,6 +115,7 @@ struct vm {
 	bool pv_cpuid_enforced;	/* KVM_CAP_ENFORCE_PV_FEATURE_CPUID on */
 	struct vm_replay rp;
 	bool quit_by_user;	/* Ctrl-A x or a signal, not the guest */
+	u64 async_since;	/* host ns: inputs due, no synchronous exit */
 
 	enum vm_state state;
 	int exit_code;

@@ -349,6 +349,44 @@ static int machine_compare(const struct vm *vm, const struct replay_machine *rec
 
 /* ---- The VMM callbacks ---- */
 
+/*
+ * The memory part of an asynchronous position's digest: the pages the
+ * guest wrote since the previous asynchronous position (or the start),
+ * from KVM's dirty log, folded into our own union so that fetching the
+ * log more or less often (a replay looks at every breakpoint hit) cannot
+ * change which pages count.  Cheap where it matters: a guest spinning on
+ * a counter dirties a page or two.
+ */
+static u64 vmm_mem_digest(struct vm *vm)
+{
+	struct vm_replay *rp = &vm->rp;
+	u64 npages = vm->kvm.mem.size / 4096, h = 0;
+
+	if (!rp->written || kvm__get_dirty_log(&vm->kvm, rp->dirty) < 0)
+		return 0;
+	for (u64 w = 0; w < (npages + 63) / 64; w++) {
+		u64 bits = rp->written[w] |= rp->dirty[w];
+
+		while (bits) {
+			u64 page = w * 64 + (u64)__builtin_ctzll(bits);
+
+			bits &= bits - 1;
+			h ^= replay__hash(vm->kvm.mem.host + page * 4096, 4096,
+					  page);
+		}
+	}
+	return h;
+}
+
+/* After an input took effect at an asynchronous position: a new interval. */
+static void vmm_mem_anchor(struct vm *vm)
+{
+	struct vm_replay *rp = &vm->rp;
+
+	if (rp->written)
+		memset(rp->written, 0, rp->bitmap_bytes);
+}
+
 static void vmm_locate(void *ctx, struct replay_pos *pos)
 {
 	struct vm *vm = ctx;
@@ -357,8 +395,9 @@ static void vmm_locate(void *ctx, struct replay_pos *pos)
 	if (ioctl(vm->kvm.vcpu_fd, KVM_GET_REGS, &regs) == 0) {
 		pos->rip = regs.rip;
 		pos->digest = replay__hash(&regs, sizeof(regs), 0) ^
-			      replay__hash(vm->kvm.mem.host, vm->kvm.mem.size, 1);
+			      vmm_mem_digest(vm);
 	}
+	vm->rp.located = true;
 }
 
 static void vmm_state(void *ctx, struct replay_state *st, bool final)
@@ -442,6 +481,23 @@ static void warn_writable_disks(const struct vm *vm)
 	}
 }
 
+static int dirty_log_start(struct vm *vm)
+{
+	struct vm_replay *rp = &vm->rp;
+	int ret;
+
+	rp->bitmap_bytes = (vm->kvm.mem.size / 4096 + 63) / 64 * 8;
+	rp->written = calloc(1, rp->bitmap_bytes);
+	rp->dirty = calloc(1, rp->bitmap_bytes);
+	if (!rp->written || !rp->dirty)
+		return -ENOMEM;
+	ret = kvm__enable_dirty_log(&vm->kvm);
+	if (ret)
+		pr_err("cannot enable KVM's dirty-page log (for memory digests): %s",
+		       strerror(-ret));
+	return ret;
+}
+
 int vm_replay__start(struct vm *vm)
 {
 	struct vm_replay *rp = &vm->rp;
@@ -478,6 +534,9 @@ int vm_replay__start(struct vm *vm)
 		if (ret)
 			return ret;
 	}
+	ret = dirty_log_start(vm);
+	if (ret)
+		return ret;
 	vclock__set_filter(&vm->clock, clock_filter, vm);
 	pr_info("%s %s (exit-pinned positions)",
 		rp->mode == REPLAY_RECORD ? "recording to" : "replaying", rp->path);
@@ -488,24 +547,41 @@ int vm_replay__start(struct vm *vm)
 
 bool vm_replay__exit(struct vm *vm, bool sync)
 {
-	struct replay_pos next;
-
-	if (replay__exit(vm->rp.r, sync ? REPLAY_EXIT_SYNC : REPLAY_EXIT_ASYNC))
-		return false;
-	if (vm->rp.mode == REPLAY_REPLAY && !replay__next_pos(vm->rp.r, &next) &&
-	    next.async) {
-		char buf[128];
-
-		pr_err("replay: the recording released an input at an asynchronous stop (%s); replaying those needs a breakpoint search, which this microvm does not have yet",
-		       replay__pos_str(&next, buf, sizeof(buf)));
-		return false;
+	/*
+	 * Recording: the previous stop's digest was taken (an input went in
+	 * at an asynchronous position): the next digest counts from there.
+	 */
+	if (vm->rp.located) {
+		vm->rp.located = false;
+		vmm_mem_anchor(vm);
 	}
+	return !replay__exit(vm->rp.r, sync ? REPLAY_EXIT_SYNC :
+					      REPLAY_EXIT_ASYNC);
+}
+
+/* Replay: is the next recorded event at an asynchronous stop? */
+static bool refuse_async(struct vm *vm)
+{
+	struct replay_pos next;
+	char buf[128];
+
+	if (vm->rp.mode != REPLAY_REPLAY || replay__next_pos(vm->rp.r, &next) ||
+	    !next.async || replay__next_type(vm->rp.r) == REPLAY_EV_END)
+		return false;
+	pr_err("replay: the recording let an input in where the guest was spinning without exits (%s); finding such a position again needs a breakpoint search, which this microvm does not have yet",
+	       replay__pos_str(&next, buf, sizeof(buf)));
+	vm->rp.refused = true;
 	return true;
 }
 
 bool vm_replay__release(struct vm *vm)
 {
-	if (replay__release(vm->rp.r) < 0)
+	return replay__release(vm->rp.r) >= 0 && vm_replay__continues(vm);
+}
+
+bool vm_replay__continues(struct vm *vm)
+{
+	if (replay__status(vm->rp.r) != REPLAY_OK || refuse_async(vm))
 		return false;
 	if (replay__at_end(vm->rp.r)) {
 		/* The recording was stopped by its user here. */
@@ -516,8 +592,28 @@ bool vm_replay__release(struct vm *vm)
 	return true;
 }
 
+bool vm_replay__urgent(struct vm *vm)
+{
+	/*
+	 * A disk completion may be what a spinning guest polls for; console
+	 * input can wait for the guest's next port access.
+	 */
+	for (unsigned int i = 0; i < vm->ndisks; i++)
+		if (evq__queued(&vm->evq, &vm->disks[i].src))
+			return true;
+	return false;
+}
+
 int vm_replay__idle(struct vm *vm)
 {
+	enum replay_event_type next = replay__next_type(vm->rp.r);
+
+	/*
+	 * The recording's HLT loop went round again here (a wake-up that
+	 * found nothing to do): so does the replay's, without waiting.
+	 */
+	if (next == REPLAY_EV_CLOCK)
+		return 1;
 	return replay__idle(vm->rp.r);
 }
 
@@ -560,12 +656,20 @@ int vm_replay__finish(struct vm *vm, int code)
 			rp->interrupted ? "; the recording was interrupted: serial output compared, not registers or RAM" : "");
 		return replay__exit_code(rp->r);
 	}
+	if (rp->refused) {
+		fprintf(stderr, "replay: not replayable past exit %" PRIu64 " with exit-pinned positions alone (see above)\n",
+			pos.exits);
+		return REPLAY_EXIT_DIVERGED;
+	}
 	fprintf(stderr, "replay: %s\n", replay__report(rp->r));
 	return replay__exit_code(rp->r);
 }
 
 void vm_replay__free(struct vm *vm)
 {
+	free(vm->rp.written);
+	free(vm->rp.dirty);
+	vm->rp.written = vm->rp.dirty = NULL;
 	if (vm->rp.r && vm->rp.mode != REPLAY_OFF)
 		replay__free(vm->rp.r);
 	vm->rp.r = NULL;

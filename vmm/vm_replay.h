@@ -57,6 +57,10 @@ struct vm_replay {
 	unsigned int ndisks;
 	u64 serial_hash;	/* everything the guest wrote to COM1 */
 	bool interrupted;	/* stopped by the user, not by the guest */
+	bool located;		/* a digest was taken at this stop */
+	bool refused;		/* replay: an asynchronous position came up */
+	u64 *written, *dirty;	/* pages the guest wrote since the anchor */
+	size_t bitmap_bytes;
 	bool ended;		/* replay: the recording's end reached */
 };
 
@@ -73,6 +77,10 @@ int vm_replay__start(struct vm *vm);
 bool vm_replay__exit(struct vm *vm, bool sync);
 /* After the queue was released at a synchronous exit: false to stop. */
 bool vm_replay__release(struct vm *vm);
+/* Replay: false once diverged or at the end of the recording. */
+bool vm_replay__continues(struct vm *vm);
+/* Recording: is an input waiting that a spinning guest may need now? */
+bool vm_replay__urgent(struct vm *vm);
 /* HLT with interrupts on: 1 an input is due, 0 wait for the host, -1 stop. */
 int vm_replay__idle(struct vm *vm);
 /* Bytes the guest wrote to its console (the serial digest). */

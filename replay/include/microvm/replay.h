@@ -401,6 +401,13 @@ enum replay_event_type {
 	REPLAY_EV_END = 5,
 };
 
+/*
+ * Replay: the type of the next recorded event if it is due at this
+ * synchronous exit count, else 0 (a VMM's idle loop uses it to go round
+ * as often as the recording's did).
+ */
+enum replay_event_type replay__next_type(struct replay *r);
+
 struct replay_event {
 	enum replay_event_type type;
 	uint64_t index;			/* 0, 1, ... in the trace */
