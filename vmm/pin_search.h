@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef MICROVM_PIN_SEARCH_H
+#define MICROVM_PIN_SEARCH_H
+
+#include "../common/util.h"
+
+/*
+ * Replay, exit-pinned backend: run a guest to an asynchronous position
+ * (pin_search.c).  The run loop arms it at the last synchronous exit
+ * before the position, and hands every exit to it while it is armed.
+ */
+struct vm;
+
+struct pin_search {
+	bool armed;
+	u64 rip;		/* the target's guest-virtual RIP */
+	u64 gpa;		/* where the breakpoint byte is */
+	u8 saved;		/* the instruction byte under it */
+	bool inserted;
+	bool step;		/* the next KVM_RUN single-steps */
+	bool stepping_all;	/* no mapping for RIP: step all the way */
+	u64 t0, hits, steps;	/* this search */
+	/* Totals, for the report at the end. */
+	u64 searches, found, total_hits, total_steps, total_ns;
+};
+
+enum pin_exit {
+	PIN_NOT_OURS,	/* a guest exit: handle it as usual */
+	PIN_HIT,	/* at the target RIP (RIP rewound): check the digest */
+	PIN_STEPPED,	/* a step of ours: run on */
+};
+
+void pin__arm(struct vm *vm, u64 rip);
+void pin__disarm(struct vm *vm);
+/* Before each KVM_RUN while armed: single-step or not. */
+int pin__before_run(struct vm *vm);
+enum pin_exit pin__after_run(struct vm *vm, int ret);
+/* At a hit: not the position (step over it), or found (disarm). */
+void pin__miss(struct vm *vm);
+void pin__found(struct vm *vm);
+
+#endif
