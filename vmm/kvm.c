@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Intel VMX needs three pages for the real-mode TSS; outside RAM. */
@@ -15,9 +16,24 @@
 
 static int kvm_open_dev(struct kvm *kvm)
 {
+	struct stat st;
+
 	kvm->sys_fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	if (kvm->sys_fd >= 0)
+	if (kvm->sys_fd >= 0) {
+		/*
+		 * A shell's `exec 3<>/dev/kvm` run as root on a host without
+		 * KVM creates an empty regular file there, which opens fine
+		 * and then fails every ioctl with a confusing message.
+		 */
+		if (fstat(kvm->sys_fd, &st) == 0 && !S_ISCHR(st.st_mode)) {
+			pr_err("/dev/kvm is not a character device (%s, probably created by mistake: remove it); KVM is not available on this host",
+			       S_ISREG(st.st_mode) ? "a regular file" : "not a device");
+			close(kvm->sys_fd);
+			kvm->sys_fd = -1;
+			return -ENODEV;
+		}
 		return 0;
+	}
 	switch (errno) {
 	case ENOENT:
 		pr_err("cannot open /dev/kvm: no such device; KVM is not available on this host (load kvm_intel or kvm_amd, or enable virtualization in the firmware / for this VM)");
