@@ -11,6 +11,9 @@ PKGS=(
 	busybox-static cpio e2fsprogs file
 	# the fuzz targets (clang's libFuzzer, ASan, UBSan)
 	clang libclang-rt-14-dev
+	# the nested tier (tests/nested/run.sh): Debian's kernel loads kvm-amd
+	# inside a QEMU TCG machine, with or without /dev/kvm on this host
+	qemu-system-x86 linux-image-amd64
 )
 
 if [ "$(id -u)" -eq 0 ]; then
