@@ -315,7 +315,12 @@ command -v setpriv >/dev/null 2>&1 && pdeath=(setpriv --pdeathsig TERM --)
 
 start=$EPOCHREALTIME
 if [ "$tty" = 1 ]; then
-	"${pdeath[@]}" timeout --kill-after=10 "$timeout_s" "${cmd[@]}" 2>"$work/qemu.log" &
+	# QEMU reads the terminal: --foreground keeps it in the terminal's
+	# foreground process group (timeout otherwise makes its own, where
+	# reading stops it with SIGTTIN), and <&0 because without job control
+	# bash gives a background command /dev/null as its stdin.
+	"${pdeath[@]}" timeout --foreground --kill-after=10 "$timeout_s" \
+		"${cmd[@]}" <&0 2>"$work/qemu.log" &
 else
 	"${pdeath[@]}" timeout --kill-after=10 "$timeout_s" "${cmd[@]}" \
 		</dev/null >"$work/qemu.log" 2>&1 &
