@@ -16,6 +16,8 @@ pass=0
 fail=0
 skip=0
 
+kvm_usable() { [ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ]; }
+
 expect() {
 	local name=$1 status=$2 pattern=$3
 	shift 3
@@ -24,6 +26,12 @@ expect() {
 	if [ "$rc" -eq "$status" ] && grep -qE -- "$pattern" <<<"$out"; then
 		pass=$((pass + 1))
 		echo "ok   $name: $(grep -E -- "$pattern" <<<"$out" | head -1)"
+	elif [ "$rc" -eq 1 ] && [ "$status" -eq 1 ] && ! kvm_usable &&
+		grep -qE "cannot open /dev/kvm|/dev/kvm is not a character device" <<<"$out"; then
+		# microvm opens /dev/kvm before it reads the files; the nested
+		# tier runs this case with KVM.
+		skip=$((skip + 1))
+		echo "skip $name: no usable /dev/kvm, and microvm stops there before it reads the files"
 	else
 		fail=$((fail + 1))
 		echo "FAIL $name: exit $rc (want $status), output:"
