@@ -95,6 +95,9 @@ fi
 qemu=${MICROVM_NESTED_QEMU:-qemu-system-x86_64}
 command -v "$qemu" >/dev/null 2>&1 ||
 	skip "'$qemu' not found (apt-get install qemu-system-x86)"
+# Debian's QEMU has virtio-9p (VirtFS); a build without it cannot share.
+"$qemu" -device help 2>/dev/null | grep -q '"virtio-9p-pci"' ||
+	skip "'$qemu' has no virtio-9p-pci device (built without VirtFS?): apt-get install qemu-system-x86"
 for t in cpio readelf timeout tail; do
 	command -v "$t" >/dev/null 2>&1 ||
 		skip "'$t' not found (apt-get install $(case $t in cpio) echo cpio ;; readelf) echo binutils ;; *) echo coreutils ;; esac))"
