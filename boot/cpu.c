@@ -121,6 +121,17 @@ int boot__setup_vcpu(int vcpu_fd, const struct boot_info *bi)
 	sregs.ldt.type = SEG_TYPE_LDT;
 	sregs.ldt.unusable = 1;
 
+	/*
+	 * The platform has no local APIC, so IA32_APIC_BASE is 0 (not even
+	 * globally enabled).  This matters beyond tidiness: KVM derives
+	 * CPUID leaf 1 EDX bit 9 (APIC) from IA32_APIC_BASE.EN, whatever
+	 * KVM_SET_CPUID2 said, and the reset value has EN set.  Left alone,
+	 * a guest on a KVM that does enforce the CPUID policy still sees
+	 * the APIC bit, and the CPUID probe (vmm/probe.c, which uses this
+	 * same vCPU setup) would report the policy as not enforced.
+	 */
+	sregs.apic_base = 0;
+
 	ret = cpu_ioctl(vcpu_fd, KVM_SET_SREGS, &sregs, "KVM_SET_SREGS");
 	if (ret < 0)
 		return ret;

@@ -15,6 +15,9 @@ PKGS=(
 	clang libclang-rt-14-dev
 	# the io_uring disk engine
 	liburing-dev
+	# the nested tier (tests/nested/run.sh): Debian's kernel loads kvm-amd
+	# inside a QEMU TCG machine, with or without /dev/kvm on this host
+	qemu-system-x86 linux-image-amd64
 )
 
 if [ "$(id -u)" -eq 0 ]; then

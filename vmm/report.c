@@ -49,6 +49,17 @@ static void report_regs(const struct kvm *kvm)
 		fprintf(stderr, "  (registers unavailable)\n");
 		return;
 	}
+	/*
+	 * The architectural INIT state (CS f000, RIP fff0, real mode): a
+	 * VMCB is undefined after a shutdown intercept, so KVM on AMD SVM
+	 * re-initialises the vCPU before it reports KVM_EXIT_SHUTDOWN.
+	 * microvm never starts a vCPU there, so what the guest ran when it
+	 * faulted is gone; printing the reset values would mislead.
+	 */
+	if (r.rip == 0xfff0 && s.cs.selector == 0xf000 && !(s.cr0 & 1)) {
+		fprintf(stderr, "  (the vCPU is in its reset state: this host's KVM re-initialised it, as it does on AMD SVM after a triple fault, so the registers at the fault are lost)\n");
+		return;
+	}
 	fprintf(stderr,
 		"  rip %016llx rsp %016llx rflags %08llx\n"
 		"  rax %016llx rbx %016llx rcx %016llx rdx %016llx\n"
