@@ -343,6 +343,48 @@ static void get_sources(struct fdt_in *in, struct replay_source_info *src,
 	}
 }
 
+/*
+ * The whole structure block, tag by tag, with bounds: nodes balanced,
+ * every property's name in the strings block, one FDT_END at the end.
+ * Not fdt_check_full(): Debian's libfdt 1.6.1 reads through a NULL
+ * pointer in it on some malformed blobs whose header is valid (found by
+ * tests/fuzz/fuzz_trace).
+ */
+static int fdt_walk_check(const void *fdt)
+{
+	int offset = 0, next, depth = 0, len;
+	const char *name;
+	uint32_t tag;
+
+	for (;;) {
+		tag = fdt_next_tag(fdt, offset, &next);
+		if (next < 0)
+			return next;
+		switch (tag) {
+		case FDT_BEGIN_NODE:
+			depth++;
+			break;
+		case FDT_END_NODE:
+			if (--depth < 0)
+				return -FDT_ERR_BADSTRUCTURE;
+			break;
+		case FDT_PROP:
+			/* With a name pointer, libfdt checks the name too. */
+			if (depth < 1 ||
+			    !fdt_getprop_by_offset(fdt, offset, &name, &len))
+				return -FDT_ERR_BADSTRUCTURE;
+			break;
+		case FDT_NOP:
+			break;
+		case FDT_END:
+			return depth == 0 ? 0 : -FDT_ERR_BADSTRUCTURE;
+		default:
+			return -FDT_ERR_BADSTRUCTURE;
+		}
+		offset = next;
+	}
+}
+
 int machine__from_fdt(const void *fdt, size_t size, struct replay_machine *m,
 		      struct replay_source_info *src, unsigned int *nsrc,
 		      const char **why)
@@ -353,7 +395,9 @@ int machine__from_fdt(const void *fdt, size_t size, struct replay_machine *m,
 
 	memset(m, 0, sizeof(*m));
 	*nsrc = 0;
-	if (fdt_check_full(fdt, size) || fdt_totalsize(fdt) > size) {
+	if (size < sizeof(struct fdt_header) || fdt_magic(fdt) != FDT_MAGIC ||
+	    fdt_totalsize(fdt) > size || fdt_check_header(fdt) ||
+	    fdt_walk_check(fdt)) {
 		*why = "machine description is not a valid device tree";
 		return -EINVAL;
 	}
