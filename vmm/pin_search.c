@@ -71,7 +71,9 @@ void pin__arm(struct vm *vm, u64 rip)
 	if (ps->armed && ps->rip == rip)
 		return;
 	pin__disarm(vm);
-	memset(ps, 0, sizeof(*ps));
+	ps->hits = ps->steps = 0;
+	ps->gpa = 0;
+	ps->inserted = false;
 	ps->armed = true;
 	ps->rip = rip;
 	ps->t0 = util__host_ns();

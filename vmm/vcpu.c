@@ -340,7 +340,9 @@ void vcpu__run(struct vm *vm)
 			if (vm->state != VM_RUNNING)
 				break;
 			vcpu_inject(vm);
+			vm_replay__delivered(vm);
 		}
+		vm_replay__before_run(vm);
 		t0 = util__host_ns();
 		ret = ioctl(vm->kvm.vcpu_fd, KVM_RUN, 0);
 		vm->stats.ns_in_guest += util__host_ns() - t0;
@@ -353,6 +355,23 @@ void vcpu__run(struct vm *vm)
 		if (ret < 0 && errno != EINTR && errno != EAGAIN) {
 			pr_err("KVM_RUN: %s", strerror(errno));
 			vm__stop(vm, VM_EXIT_GUEST_DIED, "KVM_RUN failed");
+			break;
+		}
+		switch (vm->pin.armed ? pin__after_run(vm, ret) : PIN_NOT_OURS) {
+		case PIN_STEPPED:
+			deliver = false;
+			continue;
+		case PIN_HIT:
+			/* Inputs go in here only if it is the recorded spot. */
+			deliver = vm_replay__at_target(vm);
+			if (deliver)
+				pin__found(vm);
+			else if (!vm_replay__continues(vm))
+				vm__stop(vm, VM_EXIT_OK, "the replay diverged");
+			else
+				pin__miss(vm);
+			continue;
+		case PIN_NOT_OURS:
 			break;
 		}
 		sync = vcpu_exit_sync(ret, run);

@@ -21,6 +21,7 @@
 #include "probe.h"
 #include "quirks.h"
 #include "ticker.h"
+#include "pin_search.h"
 #include "vm_replay.h"
 #include "../common/vclock.h"
 
@@ -114,6 +115,7 @@ struct vm {
 	struct boot_info boot;
 	bool pv_cpuid_enforced;	/* KVM_CAP_ENFORCE_PV_FEATURE_CPUID on */
 	struct vm_replay rp;
+	struct pin_search pin;	/* replay: finding asynchronous positions */
 	bool quit_by_user;	/* Ctrl-A x or a signal, not the guest */
 	u64 async_since;	/* host ns: inputs due, no synchronous exit */
 

@@ -16,7 +16,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "pin_search.h"
 #include "vm.h"
+
+/* How long one asynchronous position may take to find on replay. */
+#define PIN_BUDGET_NS (120 * NSEC_PER_SEC)
 
 /* ---- Payload schemas ---- */
 
@@ -349,13 +353,28 @@ static int machine_compare(const struct vm *vm, const struct replay_machine *rec
 
 /* ---- The VMM callbacks ---- */
 
+/* A page's content as a number, 0 for an all-zero page. */
+static u64 page_hash(const struct vm *vm, u64 page)
+{
+	static const u8 zero[4096];
+	const u8 *p = vm->kvm.mem.host + page * 4096;
+
+	return memcmp(p, zero, sizeof(zero)) ? replay__hash(p, 4096, page) | 1 : 0;
+}
+
 /*
- * The memory part of an asynchronous position's digest: the pages the
- * guest wrote since the previous asynchronous position (or the start),
- * from KVM's dirty log, folded into our own union so that fetching the
- * log more or less often (a replay looks at every breakpoint hit) cannot
- * change which pages count.  Cheap where it matters: a guest spinning on
- * a counter dirties a page or two.
+ * The memory part of an asynchronous position's digest: what changed in
+ * the pages the guest wrote since the previous asynchronous position (or
+ * the start).  Which pages: KVM's dirty log, folded into our own union so
+ * that fetching it more or less often (a replay looks at every breakpoint
+ * hit) cannot change the set.  What changed: each page's content against
+ * its content at that previous position (`base`), so a page whose bytes
+ * are as they were adds nothing.  That matters because a kick often lands
+ * where KVM has just taken the write fault of the instruction at RIP and
+ * marked its page dirty before the write happened, while replay's
+ * breakpoint stops before that instruction with the page still clean:
+ * unchanged either way.  Cheap where it matters: a guest spinning on a
+ * counter dirties a page or two.
  */
 static u64 vmm_mem_digest(struct vm *vm)
 {
@@ -369,10 +388,12 @@ static u64 vmm_mem_digest(struct vm *vm)
 
 		while (bits) {
 			u64 page = w * 64 + (u64)__builtin_ctzll(bits);
+			u64 cur = page_hash(vm, page);
 
 			bits &= bits - 1;
-			h ^= replay__hash(vm->kvm.mem.host + page * 4096, 4096,
-					  page);
+			if (cur != rp->base[page])
+				h ^= replay__hash(&(u64[3]){ page, cur, rp->base[page] },
+						  24, 0);
 		}
 	}
 	return h;
@@ -382,9 +403,37 @@ static u64 vmm_mem_digest(struct vm *vm)
 static void vmm_mem_anchor(struct vm *vm)
 {
 	struct vm_replay *rp = &vm->rp;
+	u64 npages = vm->kvm.mem.size / 4096;
 
-	if (rp->written)
-		memset(rp->written, 0, rp->bitmap_bytes);
+	if (!rp->written)
+		return;
+	for (u64 w = 0; w < (npages + 63) / 64; w++) {
+		u64 bits = rp->written[w];
+
+		while (bits) {
+			u64 page = w * 64 + (u64)__builtin_ctzll(bits);
+
+			bits &= bits - 1;
+			rp->base[page] = page_hash(vm, page);
+		}
+	}
+	memset(rp->written, 0, rp->bitmap_bytes);
+}
+
+/* The pages the boot loader filled: the first MiB, kernel, initrd. */
+static void vmm_mem_base(struct vm *vm)
+{
+	const struct boot_info *bi = &vm->boot;
+	const u64 ranges[3][2] = {
+		{ 0, 1 * MiB },
+		{ bi->kernel_start, bi->kernel_end },
+		{ bi->initrd_start, bi->initrd_start + bi->initrd_size },
+	};
+
+	for (unsigned int i = 0; i < 3; i++)
+		for (u64 p = ranges[i][0] / 4096;
+		     p < (ranges[i][1] + 4095) / 4096 && p < vm->kvm.mem.size / 4096; p++)
+			vm->rp.base[p] = page_hash(vm, p);
 }
 
 static void vmm_locate(void *ctx, struct replay_pos *pos)
@@ -393,9 +442,15 @@ static void vmm_locate(void *ctx, struct replay_pos *pos)
 	struct kvm_regs regs;
 
 	if (ioctl(vm->kvm.vcpu_fd, KVM_GET_REGS, &regs) == 0) {
+		u64 rh = replay__hash(&regs, sizeof(regs), 0);
+		u64 mh = vmm_mem_digest(vm);
+
 		pos->rip = regs.rip;
-		pos->digest = replay__hash(&regs, sizeof(regs), 0) ^
-			      vmm_mem_digest(vm);
+		pos->digest = rh ^ mh;
+		/* -v: what a divergence report's digest is made of. */
+		pr_debug("position rip=%#llx registers=%016llx memory=%016llx",
+			 (unsigned long long)regs.rip, (unsigned long long)rh,
+			 (unsigned long long)mh);
 	}
 	vm->rp.located = true;
 }
@@ -489,8 +544,11 @@ static int dirty_log_start(struct vm *vm)
 	rp->bitmap_bytes = (vm->kvm.mem.size / 4096 + 63) / 64 * 8;
 	rp->written = calloc(1, rp->bitmap_bytes);
 	rp->dirty = calloc(1, rp->bitmap_bytes);
-	if (!rp->written || !rp->dirty)
+	rp->base = calloc(vm->kvm.mem.size / 4096, sizeof(*rp->base));
+	if (!rp->written || !rp->dirty || !rp->base)
 		return -ENOMEM;
+	/* Every other page is still the zero page the kernel mapped. */
+	vmm_mem_base(vm);
 	ret = kvm__enable_dirty_log(&vm->kvm);
 	if (ret)
 		pr_err("cannot enable KVM's dirty-page log (for memory digests): %s",
@@ -547,30 +605,79 @@ int vm_replay__start(struct vm *vm)
 
 bool vm_replay__exit(struct vm *vm, bool sync)
 {
-	/*
-	 * Recording: the previous stop's digest was taken (an input went in
-	 * at an asynchronous position): the next digest counts from there.
-	 */
-	if (vm->rp.located) {
-		vm->rp.located = false;
-		vmm_mem_anchor(vm);
-	}
+	vm->rp.located = false;
 	return !replay__exit(vm->rp.r, sync ? REPLAY_EXIT_SYNC :
 					      REPLAY_EXIT_ASYNC);
 }
 
-/* Replay: is the next recorded event at an asynchronous stop? */
-static bool refuse_async(struct vm *vm)
+void vm_replay__delivered(struct vm *vm)
 {
-	struct replay_pos next;
-	char buf[128];
+	/*
+	 * Inputs just went in at an asynchronous position (recording: its
+	 * digest was taken; replay: it was found): the next position's
+	 * memory digest counts from here, before the guest runs on.
+	 */
+	if (vm->rp.mode == REPLAY_RECORD ? vm->rp.located : vm->rp.found) {
+		kvm__get_dirty_log(&vm->kvm, vm->rp.dirty);
+		for (size_t w = 0; w < vm->rp.bitmap_bytes / 8; w++)
+			vm->rp.written[w] |= vm->rp.dirty[w];
+		vmm_mem_anchor(vm);
+	}
+	vm->rp.found = false;
+	vm->rp.located = false;
+}
+
+/*
+ * Replay, before each KVM_RUN: when the next recorded event is at an
+ * asynchronous stop after this many synchronous exits, run the guest to
+ * it with a breakpoint (pin_search.c).
+ */
+void vm_replay__before_run(struct vm *vm)
+{
+	struct replay_pos next, cur;
 
 	if (vm->rp.mode != REPLAY_REPLAY || replay__next_pos(vm->rp.r, &next) ||
-	    !next.async || replay__next_type(vm->rp.r) == REPLAY_EV_END)
+	    !next.async || replay__next_type(vm->rp.r) == REPLAY_EV_END) {
+		pin__disarm(vm);
+		return;
+	}
+	replay__position(vm->rp.r, &cur);
+	if (cur.exits != next.exits) {
+		pin__disarm(vm);
+		return;
+	}
+	pin__arm(vm, next.rip);
+	pin__before_run(vm);
+}
+
+/*
+ * Replay, at a breakpoint hit (an asynchronous stop, RIP rewound): is
+ * this the recorded position?  Registers and the memory written since
+ * the previous one decide.
+ */
+bool vm_replay__at_target(struct vm *vm)
+{
+	struct replay_pos next, cur;
+
+	if (!vm_replay__exit(vm, false))
 		return false;
-	pr_err("replay: the recording let an input in where the guest was spinning without exits (%s); finding such a position again needs a breakpoint search, which this microvm does not have yet",
-	       replay__pos_str(&next, buf, sizeof(buf)));
-	vm->rp.refused = true;
+	if (replay__next_pos(vm->rp.r, &next))
+		return false;
+	replay__position(vm->rp.r, &cur);
+	if (replay__pos_cmp(&cur, &next) != REPLAY_POS_NOW) {
+		if (util__host_ns() - vm->pin.t0 > PIN_BUDGET_NS) {
+			char buf[128];
+
+			pr_err("replay: %s not found after %llu breakpoint hits and %llu steps in %llu s; giving up",
+			       replay__pos_str(&next, buf, sizeof(buf)),
+			       (unsigned long long)vm->pin.hits,
+			       (unsigned long long)vm->pin.steps,
+			       (unsigned long long)(PIN_BUDGET_NS / NSEC_PER_SEC));
+			vm->rp.refused = true;
+		}
+		return false;
+	}
+	vm->rp.found = true;
 	return true;
 }
 
@@ -581,7 +688,7 @@ bool vm_replay__release(struct vm *vm)
 
 bool vm_replay__continues(struct vm *vm)
 {
-	if (replay__status(vm->rp.r) != REPLAY_OK || refuse_async(vm))
+	if (replay__status(vm->rp.r) != REPLAY_OK || vm->rp.refused)
 		return false;
 	if (replay__at_end(vm->rp.r)) {
 		/* The recording was stopped by its user here. */
@@ -650,6 +757,12 @@ int vm_replay__finish(struct vm *vm, int code)
 			replay__pos_str(&pos, buf, sizeof(buf)));
 		return code;
 	}
+	if (vm->pin.searches)
+		pr_info("replay: %llu asynchronous positions found with %llu breakpoint hits and %llu single steps in %.3f s",
+			(unsigned long long)vm->pin.found,
+			(unsigned long long)vm->pin.total_hits,
+			(unsigned long long)vm->pin.total_steps,
+			vm->pin.total_ns / 1e9);
 	if (st == REPLAY_OK) {
 		fprintf(stderr, "replay: identical (%s, final state digest %016" PRIx64 "%s)\n",
 			replay__pos_str(&pos, buf, sizeof(buf)), rp->serial_hash,
@@ -657,7 +770,7 @@ int vm_replay__finish(struct vm *vm, int code)
 		return replay__exit_code(rp->r);
 	}
 	if (rp->refused) {
-		fprintf(stderr, "replay: not replayable past exit %" PRIu64 " with exit-pinned positions alone (see above)\n",
+		fprintf(stderr, "replay: gave up at exit %" PRIu64 ": an asynchronous position was not found in time (see above)\n",
 			pos.exits);
 		return REPLAY_EXIT_DIVERGED;
 	}
@@ -669,7 +782,8 @@ void vm_replay__free(struct vm *vm)
 {
 	free(vm->rp.written);
 	free(vm->rp.dirty);
-	vm->rp.written = vm->rp.dirty = NULL;
+	free(vm->rp.base);
+	vm->rp.written = vm->rp.dirty = vm->rp.base = NULL;
 	if (vm->rp.r && vm->rp.mode != REPLAY_OFF)
 		replay__free(vm->rp.r);
 	vm->rp.r = NULL;

@@ -22,12 +22,13 @@
  * The timer thread's wake-ups and quit signals are not inputs: the clock
  * reads say what time it is, and a signal ends the recording.
  *
- * Exit-pinned: inputs take effect only at guest-synchronous exits; an
- * asynchronous exit (a kick) is re-entered at once.  Replaying an input
- * released at an asynchronous stop (a guest that spins without exits
- * while an input is due) needs a breakpoint search, which is not there
- * yet: such a recording is refused when its first asynchronous event
- * comes up, with the reason.
+ * Exit-pinned: inputs take effect at guest-synchronous exits; an
+ * asynchronous exit (a kick) is re-entered at once, unless the guest has
+ * run without exits for a while with a timer or disk input due: then the
+ * input goes in where the host stopped it, logged with RIP and a digest
+ * of the registers and of the memory written since the previous such
+ * position, and replay finds that spot again with a breakpoint search
+ * (pin_search.c).
  */
 struct vm;
 
@@ -58,8 +59,10 @@ struct vm_replay {
 	u64 serial_hash;	/* everything the guest wrote to COM1 */
 	bool interrupted;	/* stopped by the user, not by the guest */
 	bool located;		/* a digest was taken at this stop */
-	bool refused;		/* replay: an asynchronous position came up */
+	bool refused;		/* replay: an asynchronous position not found */
+	bool found;		/* replay: one was, the digest counts anew */
 	u64 *written, *dirty;	/* pages the guest wrote since the anchor */
+	u64 *base;		/* each page's content hash at the anchor */
 	size_t bitmap_bytes;
 	bool ended;		/* replay: the recording's end reached */
 };
@@ -77,6 +80,12 @@ int vm_replay__start(struct vm *vm);
 bool vm_replay__exit(struct vm *vm, bool sync);
 /* After the queue was released at a synchronous exit: false to stop. */
 bool vm_replay__release(struct vm *vm);
+/* After the inputs due at a stop went in, before the guest runs on. */
+void vm_replay__delivered(struct vm *vm);
+/* Replay: before KVM_RUN, arm the search for an asynchronous position. */
+void vm_replay__before_run(struct vm *vm);
+/* Replay, at a breakpoint hit: is this the recorded position? */
+bool vm_replay__at_target(struct vm *vm);
 /* Replay: false once diverged or at the end of the recording. */
 bool vm_replay__continues(struct vm *vm);
 /* Recording: is an input waiting that a spinning guest may need now? */
