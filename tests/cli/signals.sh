@@ -64,21 +64,23 @@ if [ -e "$stress" ]; then
 		--cmdline "console=ttyS0 blk-stress.mode=rw blk-stress.id=bs-rw-disk" \
 		</dev/null >"$tmp/out" 2>"$tmp/err" &
 	pid=$!
-	for _ in $(seq 1 300); do
-		grep -q "blk-stress: mode rw" "$tmp/out" 2>/dev/null && break
-		sleep 0.05
+	# Its first requests go out right after it prints the queue set-up.
+	for _ in $(seq 1 600); do
+		grep -q "blk-stress: queue size" "$tmp/out" 2>/dev/null && break
+		sleep 0.02
 	done
-	sleep 0.2
 	t0=$(date +%s%N)
 	kill -s TERM "$pid"
 	rc=0
 	wait "$pid" || rc=$?
 	ms=$((($(date +%s%N) - t0) / 1000000))
-	if grep -q "blk-stress: PASS" "$tmp/out"; then
-		echo "note SIGTERM during I/O: the guest finished before the signal (fast host); checked the exit only"
-	fi
 	ok=1
 	[ "$rc" -eq 143 ] && [ "$ms" -lt 5000 ] || ok=0
+	if grep -q "blk-stress: PASS" "$tmp/out"; then
+		# A fast host: nothing was in flight any more.  Not checked.
+		echo "skip SIGTERM during disk I/O: the guest finished its I/O before the signal landed"
+		ok=2
+	fi
 	# The image's lock went with the process: another VM can take it.
 	"$microvm" --kernel "$guest" --disk "$tmp/disk.img" </dev/null \
 		>/dev/null 2>"$tmp/err2" &
@@ -87,7 +89,9 @@ if [ -e "$stress" ]; then
 	kill -TERM "$p2" 2>/dev/null
 	wait "$p2" 2>/dev/null
 	grep -q "in use by another process" "$tmp/err2" && ok=0
-	if [ $ok -eq 1 ]; then
+	if [ $ok -eq 2 ]; then
+		:
+	elif [ $ok -eq 1 ]; then
 		pass=$((pass + 1))
 		echo "ok   SIGTERM during disk I/O: exit $rc after $ms ms"
 	else
