@@ -364,12 +364,12 @@ static int machine_compare(const struct vm *vm, const struct replay_machine *rec
  */
 static u64 page_hash(const struct vm *vm, u64 page)
 {
-	const u64 *p = (const u64 *)(vm->kvm.mem.host + page * 4096);
 	u64 buf[512], any = 0;
 
+	memcpy(buf, vm->kvm.mem.host + page * 4096, sizeof(buf));
 	for (unsigned int i = 0; i < 512; i++) {
-		buf[i] = p[i] & ~0x60ULL;
-		any |= p[i];
+		any |= buf[i];
+		buf[i] &= ~0x60ULL;
 	}
 	return any ? replay__hash(buf, sizeof(buf), page) | 1 : 0;
 }
