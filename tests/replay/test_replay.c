@@ -24,25 +24,14 @@
 #include <unistd.h>
 
 #include "microvm/replay.h"
+#include "check.h"
 #include "rewrite.h"
 #include "script.h"
 
 #define EXITS 3000
 
-static unsigned int checks, failures;
 static const char *dir;
 
-#define CHECK(cond, ...)                                                   \
-	do {                                                               \
-		checks++;                                                  \
-		if (!(cond)) {                                             \
-			failures++;                                        \
-			fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__,      \
-				__LINE__, #cond);                          \
-			fprintf(stderr, __VA_ARGS__);                      \
-			fputc('\n', stderr);                               \
-		}                                                          \
-	} while (0)
 
 static char *tpath(const char *name)
 {

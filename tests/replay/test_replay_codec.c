@@ -19,20 +19,9 @@
 #include <unistd.h>
 
 #include "microvm/replay.h"
+#include "check.h"
 
-static unsigned int checks, failures;
 
-#define CHECK(cond, ...)                                                   \
-	do {                                                               \
-		checks++;                                                  \
-		if (!(cond)) {                                             \
-			failures++;                                        \
-			fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__,      \
-				__LINE__, #cond);                          \
-			fprintf(stderr, __VA_ARGS__);                      \
-			fputc('\n', stderr);                               \
-		}                                                          \
-	} while (0)
 
 static uint64_t rng = 0x1234567;
 
