@@ -376,7 +376,25 @@ bool replay__at_end(struct replay *r)
 	if (!r->hot.active || r->mode != REPLAY_REPLAY || r->status != REPLAY_OK ||
 	    !(ev = peek(r)))
 		return false;
-	return ev->type == REPLAY_EV_END && ev->pos.exits == r->exits;
+	if (ev->type != REPLAY_EV_END)
+		return false;
+	/* Exact positions: the very instruction, not just the exit count. */
+	if (ev->pos.exact)
+		return replay__pos_cmp(core__pos(r), &ev->pos) == REPLAY_POS_NOW;
+	return ev->pos.exits == r->exits;
+}
+
+struct replay_source *replay__next_source(struct replay *r)
+{
+	const struct replay_event *ev;
+
+	if (!r->hot.active || r->mode != REPLAY_REPLAY || r->status != REPLAY_OK ||
+	    !(ev = peek(r)))
+		return NULL;
+	if (ev->type != REPLAY_EV_INPUT && ev->type != REPLAY_EV_CLOCK &&
+	    ev->type != REPLAY_EV_SUBMIT)
+		return NULL;
+	return r->map[ev->source];
 }
 
 enum replay_event_type replay__next_type(struct replay *r)

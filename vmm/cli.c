@@ -25,6 +25,7 @@ enum {
 	OPT_RTC_EPOCH,
 	OPT_RECORD,
 	OPT_REPLAY,
+	OPT_PIN,
 };
 
 static const struct option cli_options[] = {
@@ -37,6 +38,7 @@ static const struct option cli_options[] = {
 	{ "rtc-epoch", required_argument, NULL, OPT_RTC_EPOCH },
 	{ "record", required_argument, NULL, OPT_RECORD },
 	{ "replay", required_argument, NULL, OPT_REPLAY },
+	{ "pin", required_argument, NULL, OPT_PIN },
 	{ "probe-host", no_argument, NULL, OPT_PROBE_HOST },
 	{ "no-cmdline-fixups", no_argument, NULL, OPT_NO_FIXUPS },
 	{ "stats", no_argument, NULL, OPT_STATS },
@@ -66,9 +68,15 @@ void cli__usage(FILE *out)
 	      "                        up to 8); Linux sees /dev/vda, /dev/vdb, ... (the\n"
 	      "                        virtio_mmio.device= options are added for you);\n"
 	      "                        snapshot: the guest writes a temporary copy\n"
-	      "  --record TRACE        record the run into TRACE (exit-pinned positions)\n"
+	      "  --record TRACE        record the run into TRACE\n"
 	      "  --replay TRACE        re-run a recording: the machine comes from TRACE;\n"
 	      "                        --kernel, --initrd, --disk point at moved copies\n"
+	      "  --pin exit|step|pmu|auto\n"
+	      "                        how inputs are pinned to positions (default auto:\n"
+	      "                        pmu where its self-test passes, else exit); step\n"
+	      "                        single-steps every instruction and emulates RDTSC,\n"
+	      "                        RDRAND (docs/pinning.md); a replay uses the\n"
+	      "                        trace's\n"
 	      "  --cpu-policy NAME     the CPU the guest sees (default, v2, v1; see below)\n"
 	      "  --rtc-epoch SECONDS   the RTC's time at boot, in seconds since 1970-01-01\n"
 	      "                        UTC (default: now), so that runs see the same date\n"
@@ -201,6 +209,24 @@ static int cli_set_cpu_policy(struct cli *cli, const char *arg)
 	return 0;
 }
 
+static int cli_set_pin(struct cli *cli, const char *arg)
+{
+	static const char *const names[] = {
+		[VM_PIN_AUTO] = "auto", [VM_PIN_EXIT] = "exit",
+		[VM_PIN_STEP] = "step", [VM_PIN_PMU] = "pmu",
+	};
+
+	for (unsigned int i = 0; i < ARRAY_SIZE(names); i++) {
+		if (!strcmp(arg, names[i])) {
+			cli->vm.pin = (enum vm_pin)i;
+			cli->vm.pin_set = true;
+			return 0;
+		}
+	}
+	pr_err("--pin %s: unknown backend (exit, step, pmu or auto)", arg);
+	return -EINVAL;
+}
+
 static int cli_one(struct cli *cli, int opt, const char *arg)
 {
 	switch (opt) {
@@ -227,6 +253,8 @@ static int cli_one(struct cli *cli, int opt, const char *arg)
 	case OPT_REPLAY:
 		cli->vm.replay = arg;
 		return 0;
+	case OPT_PIN:
+		return cli_set_pin(cli, arg);
 	case OPT_PROBE_HOST:
 		cli->action = CLI_PROBE_HOST;
 		return 0;

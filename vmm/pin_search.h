@@ -28,6 +28,8 @@ enum pin_exit {
 	PIN_NOT_OURS,	/* a guest exit: handle it as usual */
 	PIN_HIT,	/* at the target RIP (RIP rewound): check the digest */
 	PIN_STEPPED,	/* a step of ours: run on */
+	PIN_AGAIN,	/* single-step backend: run again, not a stop */
+	PIN_FAILED,	/* the backend cannot go on (vm stopped, said why) */
 };
 
 void pin__arm(struct vm *vm, u64 rip);

@@ -88,12 +88,38 @@ static bool vcpu_service(struct vm *vm)
 	return vm_replay__continues(vm);
 }
 
+/*
+ * Single-step: every stop is a chance to inject, and the backend does it
+ * so that the handler is stepped too.  No interrupt-window exits: the
+ * next step stops one instruction later anyway.
+ */
+static void vcpu_inject_step(struct vm *vm)
+{
+	struct kvm_run *run = vm->kvm.run;
+	u32 vector;
+
+	run->request_interrupt_window = 0;
+	if (vm->step.irq.active || !pic__has_interrupt(&vm->pic) ||
+	    !run->ready_for_interrupt_injection)
+		return;
+	vector = pic__ack(&vm->pic);
+	if (pin_step__inject(vm, vector)) {
+		vm__stop(vm, VM_EXIT_GUEST_DIED, "cannot inject interrupts");
+		return;
+	}
+	vm->stats.irqs_injected++;
+}
+
 static void vcpu_inject(struct vm *vm)
 {
 	struct kvm_run *run = vm->kvm.run;
 	bool want_exit = quirks__want_exit(&vm->quirks);
 	struct kvm_interrupt irq;
 
+	if (vm->step.on) {
+		vcpu_inject_step(vm);
+		return;
+	}
 	if (!pic__has_interrupt(&vm->pic)) {
 		run->request_interrupt_window = want_exit;
 		return;
@@ -325,6 +351,27 @@ static void vcpu_handle_exit(struct vm *vm)
 }
 
 /*
+ * Single-step: a stop between two instructions is an exact position, so
+ * inputs go in as soon as they are due (recording), or where the trace
+ * has them (replay).  false also when the replay has stopped.
+ */
+static bool vcpu_step_stop(struct vm *vm)
+{
+	u64 next;
+
+	if (!vm_replay__exit(vm, false)) {
+		vm__stop(vm, VM_EXIT_OK, "the replay diverged");
+		return false;
+	}
+	if (vm->rp.mode == REPLAY_REPLAY)
+		return vm_replay__due(vm);
+	if (evq__count(&vm->evq))
+		return true;
+	next = vclock__next_deadline(&vm->clock);
+	return next != VTIMER_OFF && next <= vclock__host_now(&vm->clock);
+}
+
+/*
  * Did the guest's own instruction cause this exit, so that it happens at
  * the same instruction in every run?  A kick (EINTR, KVM_EXIT_INTR) lands
  * wherever the host happened to stop the guest.
@@ -355,10 +402,32 @@ void vcpu__run(struct vm *vm)
 				break;
 			if (vm->state != VM_RUNNING)
 				break;
+			/*
+			 * A recording may have let inputs in twice at one
+			 * exact position (a kick stops before the next
+			 * instruction): so does the replay.
+			 */
+			if (vm->step.on && vm->rp.mode == REPLAY_REPLAY &&
+			    vm_replay__due(vm))
+				continue;
 			vcpu_inject(vm);
 			vm_replay__delivered(vm);
+		} else if (vm->step.on) {
+			vcpu_inject(vm);
 		}
-		vm_replay__before_run(vm);
+		if (vm->step.on) {
+			switch (pin_step__before_run(vm)) {
+			case PIN_STEPPED:
+				deliver = vcpu_step_stop(vm);
+				continue;
+			case PIN_FAILED:
+				continue;
+			default:
+				break;
+			}
+		} else {
+			vm_replay__before_run(vm);
+		}
 		t0 = util__host_ns();
 		ret = ioctl(vm->kvm.vcpu_fd, KVM_RUN, 0);
 		vm->stats.ns_in_guest += util__host_ns() - t0;
@@ -372,6 +441,20 @@ void vcpu__run(struct vm *vm)
 			pr_err("KVM_RUN: %s", strerror(errno));
 			vm__stop(vm, VM_EXIT_GUEST_DIED, "KVM_RUN failed");
 			break;
+		}
+		if (vm->step.on) {
+			switch (pin_step__after_run(vm, ret)) {
+			case PIN_STEPPED:
+				deliver = vcpu_step_stop(vm);
+				continue;
+			case PIN_AGAIN:
+				deliver = false;
+				continue;
+			case PIN_FAILED:
+				continue;
+			default:
+				break;
+			}
 		}
 		switch (vm->pin.armed ? pin__after_run(vm, ret) : PIN_NOT_OURS) {
 		case PIN_STEPPED:
@@ -387,7 +470,7 @@ void vcpu__run(struct vm *vm)
 			else
 				pin__miss(vm);
 			continue;
-		case PIN_NOT_OURS:
+		default:
 			break;
 		}
 		sync = vcpu_exit_sync(ret, run);

@@ -310,6 +310,21 @@ static int vm_setup_queue(struct vm *vm)
 	return ret;
 }
 
+/*
+ * --pin: auto takes the PMU backend where its self-test passes and the
+ * exit-pinned one otherwise, and says which once.
+ */
+static int vm_pick_pin(struct vm *vm)
+{
+	if (vm->cfg.pin == VM_PIN_PMU) {
+		pr_err("--pin=pmu: the PMU backend is not available in this build");
+		return -EOPNOTSUPP;
+	}
+	if (vm->cfg.pin == VM_PIN_AUTO)
+		vm->cfg.pin = VM_PIN_EXIT;
+	return 0;
+}
+
 int vm__init(struct vm *vm, const struct vm_config *cfg)
 {
 	sigset_t set;
@@ -331,7 +346,9 @@ int vm__init(struct vm *vm, const struct vm_config *cfg)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 
 	/* The user's files first: their errors need no KVM to be told. */
-	ret = vm_setup_queue(vm);
+	ret = vm_pick_pin(vm);
+	if (!ret)
+		ret = vm_setup_queue(vm);
 	if (!ret)
 		ret = vm_preflight(vm);
 	if (!ret) {
@@ -388,9 +405,15 @@ int vm__run(struct vm *vm)
 		return VM_EXIT_SETUP;
 	vm_note_fixups(vm);
 	vm->state = VM_RUNNING;
+	if (vm->cfg.pin == VM_PIN_STEP && pin_step__start(vm))
+		return VM_EXIT_SETUP;
 	vclock__rebase(&vm->clock);	/* virtual time 0: the first instruction */
 	vcpu__run(vm);
-	return vm_replay__finish(vm, vm->exit_code);
+	pin_step__report(vm);
+	/* The end's position is an exact one: while still stepping. */
+	ret = vm_replay__finish(vm, vm->exit_code);
+	pin_step__stop(vm);
+	return ret;
 }
 
 static u64 vm_disks_inflight(const struct vm *vm)

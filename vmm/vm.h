@@ -22,6 +22,7 @@
 #include "quirks.h"
 #include "ticker.h"
 #include "pin_search.h"
+#include "pin_step.h"
 #include "vm_replay.h"
 #include "../common/vclock.h"
 
@@ -43,6 +44,14 @@ struct vm_disk_config {
 	enum disk_engine_kind engine;
 };
 
+/* How inputs are pinned to positions (--pin; docs/pinning.md). */
+enum vm_pin {
+	VM_PIN_AUTO,	/* pmu where its self-test passes, else exit */
+	VM_PIN_EXIT,
+	VM_PIN_STEP,
+	VM_PIN_PMU,
+};
+
 struct vm_config {
 	const char *kernel;
 	const char *initrd;
@@ -56,6 +65,8 @@ struct vm_config {
 	const char *record;	/* --record FILE */
 	const char *replay;	/* --replay FILE */
 	bool cmdline_verbatim;	/* replay: the recorded, final command line */
+	enum vm_pin pin;	/* --pin; replay: the trace's backend */
+	bool pin_set;		/* given on the command line */
 	unsigned int ndisks;
 	struct vm_disk_config disks[VM_MAX_DISKS];
 };
@@ -116,6 +127,7 @@ struct vm {
 	bool pv_cpuid_enforced;	/* KVM_CAP_ENFORCE_PV_FEATURE_CPUID on */
 	struct vm_replay rp;
 	struct pin_search pin;	/* replay: finding asynchronous positions */
+	struct pin_step step;	/* --pin=step */
 	bool quit_by_user;	/* Ctrl-A x or a signal, not the guest */
 	u64 async_since;	/* host ns: inputs due, no synchronous exit */
 

@@ -42,6 +42,13 @@ static const struct replay_field submit_fields[] = {
 	{ "len", REPLAY_ENC_VARINT },
 };
 
+static const struct replay_field tsc_fields[] = {
+	{ "value", REPLAY_ENC_DELTA },		/* a counter: small deltas */
+};
+static const struct replay_field rand_fields[] = {
+	{ "value", REPLAY_ENC_FIXED64 },	/* random: no delta helps */
+};
+
 static int com1_apply(void *ctx, const struct replay_payload *in,
 		      struct replay_payload *actual);
 static int disk_apply(void *ctx, const struct replay_payload *in,
@@ -50,6 +57,15 @@ static int disk_apply(void *ctx, const struct replay_payload *in,
 static const struct replay_source_ops clock_ops = {
 	.name = "clock", .cls = REPLAY_SRC_CLOCK,
 	.nfields = 1, .fields = clock_fields,
+};
+/* Single-step backend: what RDTSC/RDTSCP and RDRAND/RDSEED returned. */
+static const struct replay_source_ops tsc_ops = {
+	.name = "tsc", .cls = REPLAY_SRC_CLOCK,
+	.nfields = 1, .fields = tsc_fields,
+};
+static const struct replay_source_ops rand_ops = {
+	.name = "rand", .cls = REPLAY_SRC_CLOCK,
+	.nfields = 1, .fields = rand_fields,
 };
 static const struct replay_source_ops com1_ops = {
 	.name = "com1", .cls = REPLAY_SRC_INPUT, .has_bytes = true,
@@ -305,7 +321,8 @@ static int machine_describe(struct vm *vm, struct replay_machine *m)
 	snprintf(m->host_probe, sizeof(m->host_probe),
 		 "cpuid_enforced=%d\ncmdline_fixups=%s\n",
 		 vm->caps.cpuid_enforced, quirks__cmdline(&vm->caps));
-	m->backend = REPLAY_BACKEND_EXIT;
+	m->backend = vm->cfg.pin == VM_PIN_STEP ? REPLAY_BACKEND_STEP :
+						  REPLAY_BACKEND_EXIT;
 	m->rtc_epoch = vm->cfg.rtc_epoch;
 	snprintf(m->vmm_version, sizeof(m->vmm_version), "microvm %s",
 		 MICROVM_VERSION);
@@ -453,6 +470,10 @@ static void vmm_locate(void *ctx, struct replay_pos *pos)
 	struct vm *vm = ctx;
 	struct kvm_regs regs;
 
+	if (vm->step.on) {
+		pin_step__locate(vm, pos);
+		return;
+	}
 	if (ioctl(vm->kvm.vcpu_fd, KVM_GET_REGS, &regs) == 0) {
 		u64 rh = replay__hash(&regs, sizeof(regs), 0);
 		u64 mh = vmm_mem_digest(vm);
@@ -515,6 +536,10 @@ static void add_sources(struct vm *vm)
 
 	rp->clock = replay__add_source(rp->r, &clock_ops, vm);
 	rp->com1 = replay__add_source(rp->r, &com1_ops, vm);
+	if (vm->cfg.pin == VM_PIN_STEP) {
+		rp->tsc = replay__add_source(rp->r, &tsc_ops, vm);
+		rp->rand = replay__add_source(rp->r, &rand_ops, vm);
+	}
 	rp->con_release = vm->console.src.release;
 	rp->con_ctx = vm->console.src.ctx;
 	vm->console.src.release = com1_release;
@@ -604,12 +629,14 @@ int vm_replay__start(struct vm *vm)
 		if (ret)
 			return ret;
 	}
-	ret = dirty_log_start(vm);
+	/* Exact positions need no memory digests. */
+	ret = vm->cfg.pin == VM_PIN_STEP ? 0 : dirty_log_start(vm);
 	if (ret)
 		return ret;
 	vclock__set_filter(&vm->clock, clock_filter, vm);
-	pr_info("%s %s (exit-pinned positions)",
-		rp->mode == REPLAY_RECORD ? "recording to" : "replaying", rp->path);
+	pr_info("%s %s (%s positions)",
+		rp->mode == REPLAY_RECORD ? "recording to" : "replaying", rp->path,
+		vm->cfg.pin == VM_PIN_STEP ? "single-step" : "exit-pinned");
 	return 0;
 }
 
@@ -629,7 +656,8 @@ void vm_replay__delivered(struct vm *vm)
 	 * digest was taken; replay: it was found): the next position's
 	 * memory digest counts from here, before the guest runs on.
 	 */
-	if (vm->rp.mode == REPLAY_RECORD ? vm->rp.located : vm->rp.found) {
+	if (!vm->step.on &&
+	    (vm->rp.mode == REPLAY_RECORD ? vm->rp.located : vm->rp.found)) {
 		kvm__get_dirty_log(&vm->kvm, vm->rp.dirty);
 		for (size_t w = 0; w < vm->rp.bitmap_bytes / 8; w++)
 			vm->rp.written[w] |= vm->rp.dirty[w];
@@ -691,6 +719,36 @@ bool vm_replay__at_target(struct vm *vm)
 	}
 	vm->rp.found = true;
 	return true;
+}
+
+/*
+ * Only what a delivery consumes: inputs and reads of the virtual clock,
+ * and the end of an interrupted recording (the delivery stops there).  An
+ * emulated RDTSC's value at this position is the instruction's.
+ */
+bool vm_replay__due(struct vm *vm)
+{
+	struct vm_replay *rp = &vm->rp;
+	enum replay_event_type type = replay__next_type(rp->r);
+	struct replay_pos next, cur;
+
+	if (type != REPLAY_EV_INPUT && type != REPLAY_EV_END &&
+	    (type != REPLAY_EV_CLOCK || replay__next_source(rp->r) != rp->clock))
+		return false;
+	if (replay__next_pos(rp->r, &next))
+		return false;
+	replay__position(rp->r, &cur);
+	return replay__pos_cmp(&cur, &next) == REPLAY_POS_NOW;
+}
+
+u64 vm_replay__value(struct vm *vm, enum vm_replay_value which, u64 live)
+{
+	struct vm_replay *rp = &vm->rp;
+	struct replay_source *src = which == VM_REPLAY_TSC ? rp->tsc : rp->rand;
+
+	if (rp->mode == REPLAY_OFF || !src)
+		return live;
+	return replay__clock(rp->r, src, live);
 }
 
 bool vm_replay__release(struct vm *vm)
@@ -850,6 +908,29 @@ static int load_disks(const struct replay_machine *m, struct vm_config *cfg)
 	return 0;
 }
 
+/*
+ * The positions are the trace's: exit-pinned ones can only be replayed by
+ * the exit-pinned backend; exact ones by single-step (or the PMU backend,
+ * which lands on the same positions).
+ */
+static int load_backend(const struct replay_machine *m, struct vm_config *cfg)
+{
+	bool exact = m->backend != REPLAY_BACKEND_EXIT;
+
+	if (cfg->pin_set && cfg->pin != VM_PIN_AUTO &&
+	    exact != (cfg->pin != VM_PIN_EXIT)) {
+		pr_err("--replay: the trace has %s positions, which --pin=%s cannot reach (use --pin=%s, or leave --pin out)",
+		       exact ? "exact (single-step)" : "exit-pinned",
+		       cfg->pin == VM_PIN_EXIT ? "exit" : cfg->pin == VM_PIN_STEP ? "step" : "pmu",
+		       exact ? "step" : "exit");
+		return -EINVAL;
+	}
+	if (cfg->pin_set && cfg->pin == VM_PIN_PMU)
+		return 0;	/* checked, and refused here, at start-up */
+	cfg->pin = exact ? VM_PIN_STEP : VM_PIN_EXIT;
+	return 0;
+}
+
 int vm_replay__load_config(const char *path, struct vm_config *cfg)
 {
 	struct replay_reader *rd;
@@ -871,6 +952,11 @@ int vm_replay__load_config(const char *path, struct vm_config *cfg)
 	if (!cfg->initrd && m->initrd.path[0])
 		cfg->initrd = keep(m->initrd.path);
 	cfg->rtc_epoch = m->rtc_epoch;
+	ret = load_backend(m, cfg);
+	if (ret) {
+		replay__reader_close(rd);
+		return ret;
+	}
 	cfg->rtc_epoch_set = true;
 	for (unsigned int k = 0; k < m->ndevices; k++)
 		if (!strncmp(m->devices[k].name, "cpu:", 4))

@@ -52,6 +52,7 @@ struct vm_replay {
 	enum replay_mode mode;
 	const char *path;
 	struct replay_source *clock, *com1;
+	struct replay_source *tsc, *rand;	/* exact backends: emulated values */
 	void (*con_release)(void *ctx, const struct event *ev);
 	void *con_ctx;
 	struct vm_replay_disk disks[8];
@@ -92,6 +93,14 @@ bool vm_replay__continues(struct vm *vm);
 bool vm_replay__urgent(struct vm *vm);
 /* HLT with interrupts on: 1 an input is due, 0 wait for the host, -1 stop. */
 int vm_replay__idle(struct vm *vm);
+/* Replay, at a single-step stop: is an event recorded right here? */
+bool vm_replay__due(struct vm *vm);
+/*
+ * A host-derived value the single-step backend emulates (RDTSC, RDRAND):
+ * logged when recording, the recorded one when replaying, `live` when off.
+ */
+enum vm_replay_value { VM_REPLAY_TSC, VM_REPLAY_RAND };
+u64 vm_replay__value(struct vm *vm, enum vm_replay_value which, u64 live);
 /* Bytes the guest wrote to its console (the serial digest). */
 void vm_replay__tx(struct vm *vm, const u8 *buf, size_t len);
 /* The guest or the user stopped: the verdict; returns the exit status. */

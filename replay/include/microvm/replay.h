@@ -407,6 +407,12 @@ enum replay_event_type {
  * as often as the recording's did).
  */
 enum replay_event_type replay__next_type(struct replay *r);
+/*
+ * Replay: the source of the next recorded event (INPUT, CLOCK, SUBMIT),
+ * else NULL.  A VMM with exact positions uses it to tell a value one of
+ * its instructions will read from an input its delivery applies.
+ */
+struct replay_source *replay__next_source(struct replay *r);
 
 struct replay_event {
 	enum replay_event_type type;

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef MICROVM_INSN_H
+#define MICROVM_INSN_H
+
+#include <stddef.h>
+
+#include "../common/util.h"
+
+/*
+ * Just enough x86 decoding for the single-step backend (pin_step.c): it
+ * looks at every instruction before the guest executes it and needs to
+ * know three things only:
+ *  - is it a conditional branch (the position counter the PMU backend
+ *    counts in hardware: Jcc rel8/rel32, LOOP/LOOPE/LOOPNE, JrCXZ);
+ *  - is it one of the instructions KVM does not trap and whose result is
+ *    host-derived (RDTSC, RDTSCP, RDRAND, RDSEED): those are emulated, so
+ *    their length, destination register and operand size are needed;
+ *  - does it change address translation (MOV to CR0/CR3/CR4, INVLPG,
+ *    INVPCID), so cached translations of RIP must go;
+ *  - does it load RFLAGS (POPF, IRET, SYSRET): KVM's single-step is the
+ *    trap flag in the guest's RFLAGS, which such an instruction can clear
+ *    (an IRET from a handler entered with stepping off does), so stepping
+ *    must be asked for again after it.
+ * Everything else is INSN_OTHER and its length is not computed: the CPU
+ * executes it.
+ */
+enum insn_kind {
+	INSN_OTHER,
+	INSN_BRANCH,	/* conditional branch */
+	INSN_RDTSC,
+	INSN_RDTSCP,
+	INSN_RDRAND,
+	INSN_RDSEED,
+	INSN_FLUSH,	/* changes translation: drop cached mappings */
+	INSN_RFLAGS,	/* loads RFLAGS: set the trap flag again after it */
+};
+
+struct insn {
+	enum insn_kind kind;
+	u8 len;		/* bytes, for the emulated kinds */
+	u8 reg;		/* RDRAND/RDSEED: destination, 0-15 (x86 encoding order) */
+	u8 opsize;	/* RDRAND/RDSEED: 2, 4 or 8 bytes */
+};
+
+/*
+ * Decode the instruction in buf[0..avail) (at most 15 bytes are looked
+ * at); long_mode: 64-bit code segment, where 0x40-0x4f are REX prefixes.
+ * Bytes missing at the end (an unmapped next page) give INSN_OTHER: the
+ * CPU will fault on them itself.
+ */
+void insn__decode(const u8 *buf, size_t avail, bool long_mode,
+		  struct insn *out);
+const char *insn__name(enum insn_kind kind);
+
+#endif

@@ -1,0 +1,439 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * The single-step backend (see pin_step.h).
+ *
+ * Per instruction: decode at RIP (insn.c) through a small cache of
+ * guest-virtual pages, then either emulate it (RDTSC & co.) or KVM_RUN
+ * with KVM_GUESTDBG_SINGLESTEP and count it at its KVM_EXIT_DEBUG.  With
+ * KVM_CAP_SYNC_REGS the registers come back in the run area, so a step
+ * costs one ioctl, as close to a bare single-step loop as a backend that
+ * must see RIP can get (bench/step-bench.sh measures the ratio).
+ *
+ * What is counted: an instruction retires at its single-step trap, or at
+ * a HLT exit (KVM reports the HLT and not the trap).  A port or MMIO
+ * instruction exits first and traps when KVM completes it on the next
+ * KVM_RUN, so it is counted once, at the trap.  A conditional branch is
+ * Jcc, LOOPcc or JrCXZ, taken or not, as the PMU's "retired conditional
+ * branches" counts them.
+ *
+ * Known limits: an exception the guest's own instruction raises (a page
+ * fault, INT n, SYSCALL with TF masked) clears TF on entry, so its handler
+ * runs unstepped up to its IRET: its instructions are not counted and an
+ * RDTSC inside it is not emulated.  Test guests do not fault; a Linux
+ * guest does (docs/pinning.md).
+ */
+#include "pin_step.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/random.h>
+
+#include "insn.h"
+#include "report.h"
+#include "vm.h"
+
+#define HLT_BYTE 0xf4
+#define MSR_IA32_TSC 0x10
+#define MSR_TSC_AUX 0xc0000103
+/* RFLAGS bits RDRAND defines: CF set, OF SF ZF AF PF clear. */
+#define RFLAGS_CF (1ULL << 0)
+#define RFLAGS_RDRAND_CLEAR ((1ULL << 11) | (1ULL << 7) | (1ULL << 6) | \
+			     (1ULL << 4) | (1ULL << 2))
+
+static int step_guest_debug(struct vm *vm, bool on)
+{
+	struct pin_step *ps = &vm->step;
+	struct kvm_guest_debug dbg = { .control = on ? ps->control : 0 };
+
+	if (ioctl(vm->kvm.vcpu_fd, KVM_SET_GUEST_DEBUG, &dbg) < 0)
+		return -errno;
+	ps->debug_on = on;
+	ps->rearm = false;
+	return 0;
+}
+
+static void step_tlb_flush(struct pin_step *ps)
+{
+	for (unsigned int i = 0; i < PIN_STEP_TLB; i++)
+		ps->tlb[i].page = ~0ULL;
+}
+
+/* Host address of a guest-virtual byte, or NULL (not mapped, not RAM). */
+static u8 *step_hva(struct vm *vm, u64 gva)
+{
+	struct pin_step *ps = &vm->step;
+	u64 page = gva >> 12, gpa;
+	struct pin_step_tlb *e = &ps->tlb[page % PIN_STEP_TLB];
+	u8 *p;
+
+	if (e->page != page) {
+		ps->tlb_misses++;
+		if (report__translate(&vm->kvm, page << 12, &gpa))
+			return NULL;
+		p = guest_mem__ptr(&vm->kvm.mem, gpa, 4096);
+		if (!p)
+			return NULL;
+		e->page = page;
+		e->hva = p;
+	}
+	return e->hva + (gva & 4095);
+}
+
+/* Up to 15 instruction bytes at gva; how many could be read. */
+static size_t step_fetch(struct vm *vm, u64 gva, u8 *buf)
+{
+	size_t first = MIN((size_t)15, 4096 - (size_t)(gva & 4095));
+	u8 *p = step_hva(vm, gva);
+
+	if (!p)
+		return 0;
+	memcpy(buf, p, first);
+	if (first < 15) {
+		p = step_hva(vm, gva + first);
+		if (p) {
+			memcpy(buf + first, p, 15 - first);
+			return 15;
+		}
+	}
+	return first;
+}
+
+static int step_get_regs(struct vm *vm)
+{
+	struct pin_step *ps = &vm->step;
+	struct kvm_sregs sregs;
+
+	if (!ps->regs_valid) {
+		if (ioctl(vm->kvm.vcpu_fd, KVM_GET_REGS, &ps->regs) < 0)
+			return -errno;
+		ps->regs_valid = true;
+	}
+	if (ps->mode_stale) {
+		if (ioctl(vm->kvm.vcpu_fd, KVM_GET_SREGS, &sregs) < 0)
+			return -errno;
+		ps->long_mode = sregs.cs.l;
+		ps->mode_stale = false;
+	}
+	return 0;
+}
+
+int pin_step__start(struct vm *vm)
+{
+	struct pin_step *ps = &vm->step;
+	int fd = vm->kvm.sys_fd, dbg2, sync;
+
+	if (ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_SET_GUEST_DEBUG) <= 0) {
+		pr_err("--pin=step: this KVM cannot single-step a guest (no KVM_CAP_SET_GUEST_DEBUG)");
+		return -EOPNOTSUPP;
+	}
+	ps->control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP;
+	/*
+	 * BLOCKIRQ keeps KVM from injecting anything while a step runs.
+	 * microvm injects only by itself, with stepping off, so this is a
+	 * second line of defence, used where KVM has it.
+	 */
+	dbg2 = ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_SET_GUEST_DEBUG2);
+	if (dbg2 > 0 && (dbg2 & KVM_GUESTDBG_BLOCKIRQ))
+		ps->control |= KVM_GUESTDBG_BLOCKIRQ;
+	sync = ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS);
+	ps->sync_regs = sync > 0 && (sync & KVM_SYNC_X86_REGS);
+	if (ps->sync_regs)
+		vm->kvm.run->kvm_valid_regs = KVM_SYNC_X86_REGS;
+	step_tlb_flush(ps);
+	ps->mode_stale = true;
+	ps->regs_valid = false;
+	ps->on = true;
+	ps->t0 = util__host_ns();
+	pr_debug("step: KVM_GUESTDBG control %#x, registers %s", ps->control,
+		 ps->sync_regs ? "in the run area" : "by KVM_GET_REGS");
+	return step_guest_debug(vm, true);
+}
+
+void pin_step__stop(struct vm *vm)
+{
+	if (!vm->step.on)
+		return;
+	step_guest_debug(vm, false);
+	vm->kvm.run->kvm_valid_regs = 0;
+	vm->step.on = false;
+}
+
+static __u64 *step_reg(struct kvm_regs *r, u8 enc)
+{
+	__u64 *const map[16] = {
+		&r->rax, &r->rcx, &r->rdx, &r->rbx, &r->rsp, &r->rbp, &r->rsi,
+		&r->rdi, &r->r8, &r->r9, &r->r10, &r->r11, &r->r12, &r->r13,
+		&r->r14, &r->r15,
+	};
+
+	return map[enc & 15];
+}
+
+static u64 step_msr(struct vm *vm, u32 index)
+{
+	u64 v = 0;
+
+	if (kvm__get_msrs(vm->kvm.vcpu_fd, &index, &v, 1))
+		return 0;
+	return v;
+}
+
+static u64 step_random(void)
+{
+	u64 v = 0;
+
+	/* A short read leaves zeros: still a value, and it is logged. */
+	if (getrandom(&v, sizeof(v), 0) != (ssize_t)sizeof(v))
+		pr_debug("step: getrandom: %s", strerror(errno));
+	return v;
+}
+
+static void step_write_reg(__u64 *reg, u64 v, u8 opsize)
+{
+	if (opsize == 8)
+		*reg = v;
+	else if (opsize == 4)
+		*reg = (u32)v;	/* 32-bit writes zero the upper half */
+	else
+		*reg = (*reg & ~0xffffULL) | (v & 0xffff);
+}
+
+/*
+ * Execute an instruction the CPU would answer from the host: its value is
+ * an input (the "tsc" and "rand" sources), the rest is ours to do.
+ */
+static int step_emulate(struct vm *vm, const struct insn *in)
+{
+	struct pin_step *ps = &vm->step;
+	struct kvm_regs *r = &ps->regs;
+	u64 v;
+
+	switch (in->kind) {
+	case INSN_RDTSC:
+	case INSN_RDTSCP:
+		v = vm_replay__value(vm, VM_REPLAY_TSC,
+				     step_msr(vm, MSR_IA32_TSC));
+		r->rax = (u32)v;
+		r->rdx = v >> 32;
+		if (in->kind == INSN_RDTSCP)
+			r->rcx = (u32)step_msr(vm, MSR_TSC_AUX);
+		ps->emulated[in->kind == INSN_RDTSC ? 0 : 1]++;
+		break;
+	default:
+		v = vm_replay__value(vm, VM_REPLAY_RAND, step_random());
+		step_write_reg(step_reg(r, in->reg), v, in->opsize);
+		r->rflags = (r->rflags & ~RFLAGS_RDRAND_CLEAR) | RFLAGS_CF;
+		ps->emulated[in->kind == INSN_RDRAND ? 2 : 3]++;
+		break;
+	}
+	r->rip += in->len;
+	if (ioctl(vm->kvm.vcpu_fd, KVM_SET_REGS, r) < 0)
+		return -errno;
+	ps->insns++;
+	/* KVM sets TF only while RIP is where single-step was asked. */
+	ps->rearm = true;
+	return 0;
+}
+
+enum pin_exit pin_step__before_run(struct vm *vm)
+{
+	struct pin_step *ps = &vm->step;
+	struct insn in;
+	u8 buf[15];
+	size_t n;
+	int ret;
+
+	ps->pending_branch = false;
+	ps->pending_rflags = false;
+	if (ps->irq.active)
+		return PIN_NOT_OURS;	/* entering the handler, unstepped */
+	ret = step_get_regs(vm);
+	if (ret)
+		goto fail;
+	n = step_fetch(vm, ps->regs.rip, buf);
+	insn__decode(buf, n, ps->long_mode, &in);
+	switch (in.kind) {
+	case INSN_BRANCH:
+		ps->pending_branch = true;
+		break;
+	case INSN_RFLAGS:
+		ps->pending_rflags = true;
+		break;
+	case INSN_FLUSH:
+		step_tlb_flush(ps);
+		ps->mode_stale = true;	/* MOV CR0 may leave long mode */
+		break;
+	case INSN_RDTSC:
+	case INSN_RDTSCP:
+	case INSN_RDRAND:
+	case INSN_RDSEED:
+		ret = step_emulate(vm, &in);
+		if (ret)
+			goto fail;
+		return PIN_STEPPED;
+	default:
+		break;
+	}
+	if (ps->rearm || !ps->debug_on) {
+		ret = step_guest_debug(vm, true);
+		if (ret)
+			goto fail;
+	}
+	return PIN_NOT_OURS;
+fail:
+	pr_err("step: cannot step the guest at rip %#llx: %s",
+	       (unsigned long long)ps->regs.rip, strerror(-ret));
+	vm__stop(vm, VM_EXIT_GUEST_DIED, "the single-step backend failed");
+	return PIN_FAILED;
+}
+
+/* The interrupt's entry: HLT at the handler, RIP one past it. */
+static enum pin_exit step_irq_entered(struct vm *vm, int ret)
+{
+	struct pin_step *ps = &vm->step;
+	u8 *p = guest_mem__ptr(&vm->kvm.mem, ps->irq.gpa, 1);
+	struct kvm_run *run = vm->kvm.run;
+	char why[160];
+
+	if (ret < 0)
+		return PIN_AGAIN;	/* kicked before entry: still queued */
+	if (p)
+		*p = ps->irq.saved;
+	ps->irq.active = false;
+	ps->regs_valid = false;
+	ps->mode_stale = true;
+	step_tlb_flush(ps);
+	if (run->exit_reason == KVM_EXIT_HLT && !step_get_regs(vm) &&
+	    ps->regs.rip == ps->irq.handler + 1) {
+		ps->regs.rip = ps->irq.handler;
+		if (ioctl(vm->kvm.vcpu_fd, KVM_SET_REGS, &ps->regs) < 0)
+			return PIN_FAILED;
+		ps->irq.handler = 0;
+		ps->irqs++;
+		ps->rearm = true;
+		return PIN_AGAIN;
+	}
+	snprintf(why, sizeof(why),
+		 "step: interrupt vector %u did not reach its handler at %#llx (exit reason %u)",
+		 ps->irq.vector, (unsigned long long)ps->irq.handler,
+		 run->exit_reason);
+	pr_err("%s", why);
+	vm__stop(vm, VM_EXIT_GUEST_DIED, why);
+	return PIN_FAILED;
+}
+
+enum pin_exit pin_step__after_run(struct vm *vm, int ret)
+{
+	struct pin_step *ps = &vm->step;
+	struct kvm_run *run = vm->kvm.run;
+
+	if (ps->irq.active)
+		return step_irq_entered(vm, ret);
+	if (ret < 0)
+		return PIN_STEPPED;	/* kicked before the instruction ran */
+	if (run->exit_reason == KVM_EXIT_DEBUG) {
+		ps->insns++;
+		ps->branches += ps->pending_branch;
+		ps->rearm |= ps->pending_rflags;
+		if (ps->sync_regs) {
+			ps->regs = run->s.regs.regs;
+			ps->regs_valid = true;
+		} else {
+			ps->regs_valid = false;
+		}
+		return PIN_STEPPED;
+	}
+	/* A guest exit: whoever handles it may change registers or mode. */
+	if (run->exit_reason == KVM_EXIT_HLT)
+		ps->insns++;
+	ps->regs_valid = false;
+	ps->mode_stale = true;
+	step_tlb_flush(ps);
+	return PIN_NOT_OURS;
+}
+
+/* The vector's handler address from the guest's IDT (64-bit gates). */
+static int step_idt_handler(struct vm *vm, u32 vector, u64 *handler)
+{
+	struct kvm_sregs sregs;
+	u8 gate[16];
+
+	if (ioctl(vm->kvm.vcpu_fd, KVM_GET_SREGS, &sregs) < 0)
+		return -errno;
+	if (!sregs.cs.l || (u64)vector * 16 + 15 > sregs.idt.limit)
+		return -ERANGE;
+	if (report__read_virt(&vm->kvm, sregs.idt.base + vector * 16, gate,
+			      sizeof(gate)) != sizeof(gate))
+		return -EFAULT;
+	*handler = (u64)gate[0] | (u64)gate[1] << 8 | (u64)gate[6] << 16 |
+		   (u64)gate[7] << 24 | (u64)gate[8] << 32 | (u64)gate[9] << 40 |
+		   (u64)gate[10] << 48 | (u64)gate[11] << 56;
+	return 0;
+}
+
+int pin_step__inject(struct vm *vm, u32 vector)
+{
+	struct pin_step *ps = &vm->step;
+	struct kvm_interrupt irq = { .irq = vector };
+	u64 handler, gpa;
+	u8 *p;
+	int ret;
+
+	ret = step_idt_handler(vm, vector, &handler);
+	if (ret) {
+		pr_err("step: cannot follow interrupt vector %u into the guest: %s",
+		       vector, ret == -ERANGE ? "no 64-bit IDT gate for it" :
+		       "its IDT entry is not in guest RAM");
+		return ret;
+	}
+	if (report__translate(&vm->kvm, handler, &gpa) ||
+	    !(p = guest_mem__ptr(&vm->kvm.mem, gpa, 1))) {
+		pr_err("step: interrupt vector %u: its handler %#llx is not mapped",
+		       vector, (unsigned long long)handler);
+		return -EFAULT;
+	}
+	ret = step_guest_debug(vm, false);
+	if (ret)
+		return ret;
+	if (ioctl(vm->kvm.vcpu_fd, KVM_INTERRUPT, &irq) < 0)
+		return -errno;
+	ps->irq.saved = *p;
+	*p = HLT_BYTE;
+	ps->irq.gpa = gpa;
+	ps->irq.handler = handler;
+	ps->irq.vector = vector;
+	ps->irq.active = true;
+	return 0;
+}
+
+void pin_step__locate(struct vm *vm, struct replay_pos *pos)
+{
+	struct pin_step *ps = &vm->step;
+
+	if (step_get_regs(vm))
+		return;
+	pos->branches = ps->branches;
+	pos->rip = ps->regs.rip;
+	pos->rcx = ps->regs.rcx;
+	pos->insns = ps->insns;
+}
+
+void pin_step__report(const struct vm *vm)
+{
+	const struct pin_step *ps = &vm->step;
+	double s = (util__host_ns() - ps->t0) / 1e9;
+
+	if (!ps->t0)
+		return;
+	pr_info("step: %llu instructions (%llu conditional branches, %llu emulated: rdtsc %llu rdtscp %llu rdrand %llu rdseed %llu; %llu interrupts), %.3f s, %.0f steps/s",
+		(unsigned long long)ps->insns, (unsigned long long)ps->branches,
+		(unsigned long long)(ps->emulated[0] + ps->emulated[1] +
+				     ps->emulated[2] + ps->emulated[3]),
+		(unsigned long long)ps->emulated[0],
+		(unsigned long long)ps->emulated[1],
+		(unsigned long long)ps->emulated[2],
+		(unsigned long long)ps->emulated[3],
+		(unsigned long long)ps->irqs, s, s > 0 ? ps->insns / s : 0.0);
+}

@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#ifndef MICROVM_PIN_STEP_H
+#define MICROVM_PIN_STEP_H
+
+#include <linux/kvm.h>
+
+#include "microvm/replay.h"
+
+#include "../common/util.h"
+#include "pin_search.h"
+
+/*
+ * The single-step backend (--pin=step, pin_step.c): the guest runs one
+ * instruction per KVM_RUN, so every input can go in between any two
+ * instructions at an exact position (conditional branches retired, RIP,
+ * RCX, instructions), and every instruction is looked at before it runs,
+ * so the ones KVM does not trap and whose results come from the host
+ * (RDTSC, RDTSCP, RDRAND, RDSEED) are emulated with logged values.
+ *
+ * Interrupts are injected with stepping off and a HLT byte over the
+ * handler's first instruction: the entry is seen, and the handler is
+ * stepped like any other code (with TF set, the CPU would run the whole
+ * handler unseen, having cleared TF on entry).
+ */
+struct vm;
+
+#define PIN_STEP_TLB 16
+
+struct pin_step_tlb {
+	u64 page;	/* guest-virtual page, or ~0 */
+	u8 *hva;
+};
+
+struct pin_step {
+	bool on;
+	bool regs_valid;	/* regs is the vCPU's state now */
+	bool sync_regs;		/* KVM_CAP_SYNC_REGS: regs come with exits */
+	bool debug_on;		/* KVM_SET_GUEST_DEBUG has single-step on */
+	bool rearm;		/* RIP moved by us: set single-step again */
+	bool long_mode;		/* CS.L: 0x40-0x4f are REX prefixes */
+	bool mode_stale;	/* read CS again before decoding */
+	bool pending_branch;	/* the instruction being stepped is one */
+	bool pending_rflags;	/* it loads RFLAGS (may clear TF) */
+	u32 control;		/* KVM_GUESTDBG_* used while stepping */
+	struct kvm_regs regs;
+	u64 insns, branches;	/* the position */
+	u64 emulated[4];	/* rdtsc, rdtscp, rdrand, rdseed */
+	u64 irqs, tlb_misses;
+	struct {
+		bool active;	/* injected, entry not seen yet */
+		u64 handler, gpa;
+		u8 saved;
+		u32 vector;
+	} irq;
+	struct pin_step_tlb tlb[PIN_STEP_TLB];
+	u64 t0;
+};
+
+/* Check what the backend needs from KVM and start stepping; -errno. */
+int pin_step__start(struct vm *vm);
+void pin_step__stop(struct vm *vm);
+/*
+ * Before each KVM_RUN: look at the next instruction.  PIN_STEPPED when it
+ * was emulated (a stop without KVM_RUN), PIN_NOT_OURS to run the guest,
+ * PIN_FAILED (vm stopped, reason said).
+ */
+enum pin_exit pin_step__before_run(struct vm *vm);
+/* After KVM_RUN: PIN_STEPPED (a stop), PIN_AGAIN, or a guest exit. */
+enum pin_exit pin_step__after_run(struct vm *vm, int ret);
+/* Inject an interrupt so that its handler is stepped too; -errno. */
+int pin_step__inject(struct vm *vm, u32 vector);
+/* The exact position now. */
+void pin_step__locate(struct vm *vm, struct replay_pos *pos);
+/* One line on stderr: instructions, branches, emulated, steps/s. */
+void pin_step__report(const struct vm *vm);
+
+#endif
