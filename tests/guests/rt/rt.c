@@ -35,6 +35,7 @@ extern const uint64_t rt_stub_table[RT_NR_VECTORS];
 
 static struct idt_entry idt[RT_NR_VECTORS] __attribute__((aligned(16)));
 static rt_irq_handler_t irq_handlers[16];
+static rt_exc_handler_t exc_handlers[32];
 static int in_exception;
 
 static const char *const exc_names[32] = {
@@ -230,6 +231,12 @@ void rt_irq_register(unsigned int irq, rt_irq_handler_t handler)
 		irq_handlers[irq] = handler;
 }
 
+void rt_exc_register(unsigned int vector, rt_exc_handler_t handler)
+{
+	if (vector < 32)
+		exc_handlers[vector] = handler;
+}
+
 void rt_irq_unmask(unsigned int irq)
 {
 	if (irq >= 16)
@@ -291,6 +298,9 @@ void rt_trap(struct rt_frame *f)
 		return;
 	}
 
+	if (vec < 32 && exc_handlers[vec] && !in_exception &&
+	    exc_handlers[vec](f))
+		return;
 	/* A fault while reporting a fault: just leave with the code. */
 	if (in_exception)
 		rt_exit(100 + vec);

@@ -41,6 +41,12 @@ struct rt_frame {
 };
 
 typedef void (*rt_irq_handler_t)(unsigned int irq);
+/*
+ * An exception handler returns nonzero when it dealt with the exception
+ * (and, for a fault, moved f->rip past the faulting instruction): the
+ * guest then carries on.  Zero falls back to the report and exit.
+ */
+typedef int (*rt_exc_handler_t)(struct rt_frame *f);
 
 static inline void outb(uint16_t port, uint8_t v)
 {
@@ -98,6 +104,7 @@ void rt_pic_init(void);
 void rt_irq_register(unsigned int irq, rt_irq_handler_t handler);
 void rt_irq_unmask(unsigned int irq);
 void rt_irq_mask(unsigned int irq);
+void rt_exc_register(unsigned int vector, rt_exc_handler_t handler);
 
 void rt_pit_set_periodic(unsigned int hz);
 uint16_t rt_pit_latch_count(void);
