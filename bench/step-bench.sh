@@ -20,7 +20,7 @@
 # the instructions a step backend emulates, and HLT waits between rounds).
 #
 # microvm's side comes from the line it prints at exit with --pin=step:
-#     microvm: step: N instructions (B conditional branches, E emulated), T s, R steps/s
+#     microvm: step: N instructions (B conditional branches, E emulated: ...), T s, R steps/s
 # A microvm without --pin=step is a skip (77) saying so, as is a host
 # without a usable /dev/kvm (run it in the nested tier:
 #     tests/nested/run.sh -- bench/step-bench.sh --microvm build/microvm).
@@ -129,15 +129,13 @@ microvm_once() {
 		tail -n 10 "$TMP/mvm.$i.err" | sed 's/^/    /' >&2
 		exit 1
 	fi
-	# microvm: step: N instructions (B conditional branches, E emulated), T s, R steps/s
-	read -r n b e t r < <(echo "$line" | sed -E 's/^microvm: step: ([0-9]+) instructions \(([0-9]+) conditional branches, ([0-9]+) emulated\), ([0-9.]+) s, ([0-9.]+) steps\/s.*/\1 \2 \3 \4 \5/')
-	case "$r" in
-	'' | *[!0-9.]*)
-		# Not the contract's form past N: fall back on N and T if there.
-		r=$(awk -v n="$n" -v t="$t" 'BEGIN{if (t+0 > 0) printf "%.0f", n/t}')
-		[ -n "$r" ] || { echo "step-bench: cannot parse the step line: $line" >&2; exit 1; }
-		;;
-	esac
+	# microvm: step: N instructions (B conditional branches, E emulated: ...; K interrupts), T s, R steps/s
+	n=$(echo "$line" | sed -nE 's/^microvm: step: ([0-9]+) instructions.*/\1/p')
+	b=$(echo "$line" | sed -nE 's/.* \(([0-9]+) conditional branches.*/\1/p')
+	e=$(echo "$line" | sed -nE 's/.*, ([0-9]+) emulated.*/\1/p')
+	t=$(echo "$line" | sed -nE 's/.*[),] ([0-9.]+) s, [0-9.]+ steps\/s.*/\1/p')
+	r=$(echo "$line" | sed -nE 's/.*, ([0-9.]+) steps\/s.*/\1/p')
+	[ -n "$n" ] && [ -n "$r" ] || { echo "step-bench: cannot parse the step line: $line" >&2; exit 1; }
 	echo "$r" >>"$TMP/mvm.rate"
 	echo "$n" >>"$TMP/mvm.insns"
 	stat -c %s "$TMP/trace.$i" >>"$TMP/mvm.trace_bytes" 2>/dev/null || echo 0 >>"$TMP/mvm.trace_bytes"

@@ -34,8 +34,8 @@ static void insn_group9(const u8 *p, size_t left, u8 rex, bool opsize16,
 	reg = (modrm >> 3) & 7;
 	if ((modrm >> 6) != 3 || reg < 6)
 		return;	/* CMPXCHG8B/16B, VMPTRLD...: the CPU's business */
-	if (reg == 7 && rep)
-		return;	/* F3 0F C7 /7 is RDPID: reads TSC_AUX, guest state */
+	if (rep)
+		return;	/* F3 0F C7 /7 is RDPID (guest state), /6 SENDUIPI */
 	out->kind = reg == 6 ? INSN_RDRAND : INSN_RDSEED;
 	out->reg = (u8)((modrm & 7) | ((rex & 1) << 3));
 	out->opsize = (rex & 8) ? 8 : opsize16 ? 2 : 4;
@@ -81,14 +81,15 @@ void insn__decode(const u8 *buf, size_t avail, bool long_mode,
 		  struct insn *out)
 {
 	size_t n = MIN(avail, (size_t)INSN_MAX), i = 0;
-	bool opsize16 = false, rep = false;
+	bool opsize16 = false, rep = false, lock = false;
 	u8 rex = 0, op;
 
 	memset(out, 0, sizeof(*out));
 	for (; i < n; i++) {
 		if (insn_legacy_prefix(buf[i])) {
 			opsize16 |= buf[i] == 0x66;
-			rep |= buf[i] == 0xf3;
+			rep |= buf[i] == 0xf3 || buf[i] == 0xf2;
+			lock |= buf[i] == 0xf0;
 			rex = 0;	/* REX counts only right before the opcode */
 		} else if (long_mode && (buf[i] & 0xf0) == 0x40) {
 			rex = buf[i];
@@ -110,6 +111,9 @@ void insn__decode(const u8 *buf, size_t avail, bool long_mode,
 	if (op != 0x0f)
 		return;
 	insn_0f(buf + i, n - i, rex, opsize16, rep, out);
+	/* LOCK on any of these is #UD: the CPU raises it, not us. */
+	if (lock && out->len)
+		memset(out, 0, sizeof(*out));
 	/* The emulated kinds' len counted from the second opcode byte. */
 	if (out->len) {
 		out->len = (u8)(out->len + i);

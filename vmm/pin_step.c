@@ -345,9 +345,14 @@ enum pin_exit pin_step__after_run(struct vm *vm, int ret)
 		}
 		return PIN_STEPPED;
 	}
-	/* A guest exit: whoever handles it may change registers or mode. */
+	/*
+	 * A guest exit: whoever handles it may change registers or mode,
+	 * and an exception KVM delivered on the way may have cleared TF
+	 * (seen after a #UD in the nested tier): ask for stepping again.
+	 */
 	if (run->exit_reason == KVM_EXIT_HLT)
 		ps->insns++;
+	ps->rearm = true;
 	ps->regs_valid = false;
 	ps->mode_stale = true;
 	step_tlb_flush(ps);
