@@ -18,6 +18,11 @@ void util__set_verbose(int level)
 	verbose = level;
 }
 
+int util__get_verbose(void)
+{
+	return verbose;
+}
+
 static void vlog(const char *prefix, const char *fmt, va_list ap)
 	__printf(2, 0);
 

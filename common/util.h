@@ -46,6 +46,7 @@ void pr_warn(const char *fmt, ...) __printf(1, 2);
 void pr_info(const char *fmt, ...) __printf(1, 2);
 void pr_debug(const char *fmt, ...) __printf(1, 2);
 void util__set_verbose(int level);
+int util__get_verbose(void);
 
 /*
  * Parse a size such as "256M", "1G", "4096", "64k".  Returns 0 on success,

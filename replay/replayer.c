@@ -406,3 +406,13 @@ enum replay_event_type replay__next_type(struct replay *r)
 		return 0;
 	return ev->type;
 }
+
+void replay__progress(struct replay *r, uint64_t *events, uint64_t *offset)
+{
+	const struct replay_event *ev;
+
+	*events = r->events;
+	*offset = 0;
+	if (r->mode == REPLAY_REPLAY && r->status == REPLAY_OK && (ev = peek(r)))
+		*offset = ev->offset;
+}

@@ -625,9 +625,14 @@ int vm_replay__start(struct vm *vm)
 		return ret;
 	}
 	if (rp->mode == REPLAY_REPLAY) {
+		struct stat st;
+
 		ret = machine_compare(vm, &m);
 		if (ret)
 			return ret;
+		rp->progress = isatty(STDERR_FILENO) && util__get_verbose() >= 0;
+		rp->trace_size = stat(rp->path, &st) ? 0 : (u64)st.st_size;
+		rp->start_ns = util__host_ns();
 	}
 	/* Exact positions need no memory digests. */
 	ret = vm->cfg.pin == VM_PIN_STEP ? 0 : dirty_log_start(vm);
@@ -642,8 +647,33 @@ int vm_replay__start(struct vm *vm)
 
 /* ---- The run loop ---- */
 
+/*
+ * "replay: 42% of the trace (event 1234), 3.1 s", rewritten in place four
+ * times a second; erased before anything else is said at the end.
+ */
+static void progress_line(struct vm *vm, bool last)
+{
+	struct vm_replay *rp = &vm->rp;
+	u64 now = util__host_ns(), events, offset;
+
+	if (last) {
+		if (rp->progress_ns)
+			fputs("\r\033[K", stderr);
+		return;
+	}
+	if (now - rp->progress_ns < 250 * 1000 * 1000ULL)
+		return;
+	rp->progress_ns = now;
+	replay__progress(rp->r, &events, &offset);
+	fprintf(stderr, "\rreplay: %3llu%% of the trace (event %llu), %.1f s\033[K",
+		(unsigned long long)(rp->trace_size ? offset * 100 / rp->trace_size : 0),
+		(unsigned long long)events, (now - rp->start_ns) / 1e9);
+}
+
 bool vm_replay__exit(struct vm *vm, bool sync)
 {
+	if (vm->rp.progress && !(++vm->rp.exits_seen & 255))
+		progress_line(vm, false);
 	vm->rp.located = false;
 	return !replay__exit(vm->rp.r, sync ? REPLAY_EXIT_SYNC :
 					      REPLAY_EXIT_ASYNC);
@@ -813,6 +843,8 @@ int vm_replay__finish(struct vm *vm, int code)
 
 	if (rp->mode == REPLAY_OFF)
 		return code;
+	if (rp->progress)
+		progress_line(vm, true);
 	/* A stop by the user ends a recording where the guest happened to be. */
 	if (rp->mode == REPLAY_RECORD && (code > 128 || vm->quit_by_user))
 		rp->interrupted = true;

@@ -66,6 +66,9 @@ struct vm_replay {
 	u64 *base;		/* each page's content hash at the anchor */
 	size_t bitmap_bytes;
 	bool ended;		/* replay: the recording's end reached */
+	/* Replay on a terminal: a progress line on stderr. */
+	bool progress;
+	u64 trace_size, exits_seen, progress_ns, start_ns;
 };
 
 struct vm_config;

@@ -413,6 +413,11 @@ enum replay_event_type replay__next_type(struct replay *r);
  * its instructions will read from an input its delivery applies.
  */
 struct replay_source *replay__next_source(struct replay *r);
+/*
+ * Replay: events replayed so far, and the trace byte offset of the next
+ * one (0 when none is left), for a progress line.
+ */
+void replay__progress(struct replay *r, uint64_t *events, uint64_t *offset);
 
 struct replay_event {
 	enum replay_event_type type;
