@@ -7,11 +7,9 @@
 #include "probe.h"
 
 #include <errno.h>
-#include <linux/perf_event.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "../boot/boot.h"
@@ -412,33 +410,13 @@ out:
 }
 
 /*
- * Guest-only counting of retired branches through perf, as a PMU-pinned
- * replay would use it.  Opening the counter is the test: where the host
- * has no PMU (or does not virtualize it) this fails.
+ * The PMU backend's counter, opened as the backend opens it (pmu.c): no
+ * KVM needed, so --probe-host shows it on hosts without KVM too.
  */
 static void probe_pmu(struct host_caps *caps)
 {
-	struct perf_event_attr attr;
-	long fd;
-
-	memset(&attr, 0, sizeof(attr));
-	attr.size = sizeof(attr);
-	attr.type = PERF_TYPE_HARDWARE;
-	attr.config = PERF_COUNT_HW_BRANCH_INSTRUCTIONS;
-	attr.exclude_host = 1;
-	attr.disabled = 1;
-	fd = syscall(SYS_perf_event_open, &attr, 0, -1, -1, 0);
-	if (fd < 0) {
-		caps->pmu_guest = PROBE_NO;
-		snprintf(caps->pmu_reason, sizeof(caps->pmu_reason),
-			 "perf_event_open(branches, guest only): %s",
-			 strerror(errno));
-		return;
-	}
-	close(fd);
-	caps->pmu_guest = PROBE_YES;
-	snprintf(caps->pmu_reason, sizeof(caps->pmu_reason),
-		 "perf branch counter opens (exclude_host)");
+	pmu__probe(&caps->pmu);
+	caps->pmu_guest = caps->pmu.verdict == PMU_USABLE ? PROBE_YES : PROBE_NO;
 }
 
 int probe__quick(struct host_caps *caps)
@@ -465,14 +443,39 @@ static const char *answer(enum probe_answer a)
 	return a == PROBE_YES ? "yes" : a == PROBE_NO ? "no" : "unknown";
 }
 
+/* Two rows: the verdict with its reason, and the event for this CPU. */
+static void print_pmu(const struct host_caps *c)
+{
+	const struct pmu_probe *p = &c->pmu;
+	const struct pmu_event *ev = p->event;
+	char cpu[64];
+
+	printf("%-34s %-8s %s\n", "guest-only PMU counting",
+	       answer(c->pmu_guest), p->reason);
+	pmu__cpu_str(&p->cpu, cpu, sizeof(cpu));
+	if (ev)
+		printf("%-34s %-8s %s, %s: %s raw %#llx, interrupt %u branches early\n",
+		       "PMU event for this CPU", "yes", cpu, ev->uarch, ev->name,
+		       (unsigned long long)ev->config, ev->margin);
+	else
+		printf("%-34s %-8s %s (%s): no known conditional-branch event\n",
+		       "PMU event for this CPU", "no", cpu, p->cpu.vendor_id);
+}
+
 int probe__print_table(void)
 {
 	struct host_caps c;
 	struct kvm kvm = { 0 };
 	unsigned int i;
 
-	if (kvm__open(&kvm))
+	if (kvm__open(&kvm)) {
+		/* What needs no KVM is still worth knowing. */
+		memset(&c, 0, sizeof(c));
+		probe_pmu(&c);
+		printf("%-34s %-8s %s\n", "capability", "answer", "detail");
+		print_pmu(&c);
 		return -ENODEV;
+	}
 	kvm__close(&kvm);
 	probe__full(&c);
 	printf("%-34s %-8s %s\n", "capability", "answer", "detail");
@@ -496,8 +499,7 @@ int probe__print_table(void)
 	printf("%-34s %-8s %s\n", "RFLAGS.RF steps over a breakpoint",
 	       answer(c.rf_steps_over),
 	       c.rf_steps_over == PROBE_NO ? "step over by disable+step" : "");
-	printf("%-34s %-8s %s\n", "guest-only PMU counting",
-	       answer(c.pmu_guest), c.pmu_reason);
+	print_pmu(&c);
 	printf("%-34s %-8s %llu guest instructions/s\n",
 	       "guest code emulated", answer(c.emulated),
 	       (unsigned long long)c.insn_per_sec);

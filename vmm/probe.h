@@ -3,6 +3,7 @@
 #define MICROVM_PROBE_H
 
 #include "../common/util.h"
+#include "pmu.h"
 
 /*
  * What this host really provides, measured by running tiny probe guests
@@ -45,7 +46,7 @@ struct host_caps {
 	enum probe_answer hw_breakpoint;
 	enum probe_answer rf_steps_over; /* RFLAGS.RF resumes past a hit */
 	enum probe_answer pmu_guest;	/* guest-only branch counting */
-	char pmu_reason[96];
+	struct pmu_probe pmu;		/* the verdict and why (pmu.h) */
 	enum probe_answer emulated;	/* guest code is emulated */
 	u64 insn_per_sec;
 };
