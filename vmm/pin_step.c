@@ -10,7 +10,8 @@
  * must see RIP can get (bench/step-bench.sh measures the ratio).
  *
  * What is counted: an instruction retires at its single-step trap, or at
- * a HLT exit (KVM reports the HLT and not the trap).  A port or MMIO
+ * a HLT exit (KVM reports the HLT and not the trap); an interrupt's entry
+ * counts as one too.  A port or MMIO
  * instruction exits first and traps when KVM completes it on the next
  * KVM_RUN, so it is counted once, at the trap.  A conditional branch is
  * Jcc, LOOPcc or JrCXZ, taken or not, as the PMU's "retired conditional
@@ -232,6 +233,7 @@ static int step_emulate(struct vm *vm, const struct insn *in)
 	if (ioctl(vm->kvm.vcpu_fd, KVM_SET_REGS, r) < 0)
 		return -errno;
 	ps->insns++;
+	ps->total_insns++;
 	/* KVM sets TF only while RIP is where single-step was asked. */
 	ps->rearm = true;
 	return 0;
@@ -313,7 +315,15 @@ static enum pin_exit step_irq_entered(struct vm *vm, int ret)
 		ps->irq.handler = 0;
 		ps->irqs++;
 		ps->rearm = true;
-		return PIN_AGAIN;
+		/*
+		 * The entry is a position of its own (a kick may stop the
+		 * guest right there, and inputs then go in there): it
+		 * counts as an instruction, so that it differs from the
+		 * stop before the injection at the same branch count.
+		 */
+		ps->insns++;
+		ps->total_insns++;
+		return PIN_STEPPED;
 	}
 	snprintf(why, sizeof(why),
 		 "step: interrupt vector %u did not reach its handler at %#llx (exit reason %u)",
@@ -334,8 +344,14 @@ enum pin_exit pin_step__after_run(struct vm *vm, int ret)
 	if (ret < 0)
 		return PIN_STEPPED;	/* kicked before the instruction ran */
 	if (run->exit_reason == KVM_EXIT_DEBUG) {
-		ps->insns++;
-		ps->branches += ps->pending_branch;
+		ps->total_insns++;
+		if (ps->pending_branch) {
+			ps->branches++;
+			ps->total_branches++;
+			ps->insns = 0;
+		} else {
+			ps->insns++;
+		}
 		ps->rearm |= ps->pending_rflags;
 		if (ps->sync_regs) {
 			ps->regs = run->s.regs.regs;
@@ -351,7 +367,10 @@ enum pin_exit pin_step__after_run(struct vm *vm, int ret)
 	 * (seen after a #UD in the nested tier): ask for stepping again.
 	 */
 	if (run->exit_reason == KVM_EXIT_HLT)
-		ps->insns++;
+		ps->total_insns++;
+	/* A synchronous exit: the replay core counts it, we count anew. */
+	if (run->exit_reason != KVM_EXIT_INTR)
+		ps->branches = ps->insns = 0;
 	ps->rearm = true;
 	ps->regs_valid = false;
 	ps->mode_stale = true;
@@ -433,12 +452,13 @@ void pin_step__report(const struct vm *vm)
 	if (!ps->t0)
 		return;
 	pr_info("step: %llu instructions (%llu conditional branches, %llu emulated: rdtsc %llu rdtscp %llu rdrand %llu rdseed %llu; %llu interrupts), %.3f s, %.0f steps/s",
-		(unsigned long long)ps->insns, (unsigned long long)ps->branches,
+		(unsigned long long)ps->total_insns,
+		(unsigned long long)ps->total_branches,
 		(unsigned long long)(ps->emulated[0] + ps->emulated[1] +
 				     ps->emulated[2] + ps->emulated[3]),
 		(unsigned long long)ps->emulated[0],
 		(unsigned long long)ps->emulated[1],
 		(unsigned long long)ps->emulated[2],
 		(unsigned long long)ps->emulated[3],
-		(unsigned long long)ps->irqs, s, s > 0 ? ps->insns / s : 0.0);
+		(unsigned long long)ps->irqs, s, s > 0 ? ps->total_insns / s : 0.0);
 }

@@ -12,8 +12,9 @@
 /*
  * The single-step backend (--pin=step, pin_step.c): the guest runs one
  * instruction per KVM_RUN, so every input can go in between any two
- * instructions at an exact position (conditional branches retired, RIP,
- * RCX, instructions), and every instruction is looked at before it runs,
+ * instructions at an exact position (conditional branches retired since
+ * the last synchronous exit, RIP, RCX, instructions since the last such
+ * branch: the PMU backend's positions), and every instruction is looked at before it runs,
  * so the ones KVM does not trap and whose results come from the host
  * (RDTSC, RDTSCP, RDRAND, RDSEED) are emulated with logged values.
  *
@@ -43,7 +44,13 @@ struct pin_step {
 	bool pending_rflags;	/* it loads RFLAGS (may clear TF) */
 	u32 control;		/* KVM_GUESTDBG_* used while stepping */
 	struct kvm_regs regs;
-	u64 insns, branches;	/* the position */
+	/*
+	 * The position, as the PMU backend can know it too (pmu_land.h):
+	 * conditional branches since the last synchronous exit, and
+	 * instructions since the last of those branches (or the exit).
+	 */
+	u64 branches, insns;
+	u64 total_insns, total_branches;	/* for the report */
 	u64 emulated[4];	/* rdtsc, rdtscp, rdrand, rdseed */
 	u64 irqs, tlb_misses;
 	struct {

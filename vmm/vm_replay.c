@@ -215,6 +215,20 @@ static int disk_apply(void *ctx, const struct replay_payload *in,
 	return 0;
 }
 
+void vm_replay__flush_held(struct vm *vm)
+{
+	for (unsigned int d = 0; d < vm->rp.ndisks; d++) {
+		struct vm_replay_disk *rd = &vm->rp.disks[d];
+
+		for (unsigned int i = 0; i < DISK_MAX_INFLIGHT; i++) {
+			if (rd->have[i]) {
+				rd->have[i] = false;
+				rd->release(rd->release_ctx, &rd->held[i]);
+			}
+		}
+	}
+}
+
 static void disk_submitted(void *ctx, const struct disk_req *req)
 {
 	struct vm_replay_disk *rd = ctx;

@@ -106,6 +106,12 @@ enum vm_replay_value { VM_REPLAY_TSC, VM_REPLAY_RAND };
 u64 vm_replay__value(struct vm *vm, enum vm_replay_value which, u64 live);
 /* Bytes the guest wrote to its console (the serial digest). */
 void vm_replay__tx(struct vm *vm, const u8 *buf, size_t len);
+/*
+ * Replay, at exit: hand the completions the trace never asked for to
+ * their devices, so that the disks' requests are accounted for (the
+ * guest does not run again).
+ */
+void vm_replay__flush_held(struct vm *vm);
 /* The guest or the user stopped: the verdict; returns the exit status. */
 int vm_replay__finish(struct vm *vm, int code);
 void vm_replay__free(struct vm *vm);

@@ -51,6 +51,14 @@ expect "--rtc-epoch past 9999" 2 "not a time" \
 	"$microvm" --kernel "$hello" --rtc-epoch 253402300800
 expect "--cpu-policy unknown" 2 "--cpu-policy fast: unknown policy" \
 	"$microvm" --kernel "$hello" --cpu-policy fast
+expect "--pin unknown" 2 "--pin fast: unknown backend" \
+	"$microvm" --kernel "$hello" --pin=fast
+# No PMU on any of this project's machines; elsewhere the backend is
+# refused for its missing self-test.  Either way: refused, with the reason.
+expect "--pin=pmu refused" 1 "--pin=pmu: (no PMU|.*self-test is not implemented)" \
+	"$microvm" --kernel "$hello" --pin=pmu
+expect "--pin=auto falls back" 1 "positions: exit-pinned \(--pin=auto; no PMU backend: " \
+	"$microvm" --kernel "$tmp/nonexistent" --pin=auto --record "$tmp/auto.trace"
 expect "missing initrd" 1 "initrd.*No such file" \
 	"$microvm" --kernel "$hello" --initrd "$tmp/nonexistent"
 expect "initrd larger than RAM" 1 "does not fit in guest RAM.*increase --mem" \

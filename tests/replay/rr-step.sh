@@ -1,7 +1,7 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
 #
-# rr-step.sh MICROVM GUEST_DIR
+# rr-step.sh MICROVM GUEST_DIR TRACE_ALTER
 #
 # The single-step backend (--pin=step) on guests whose output depends on
 # timing and on values the host cannot trap.  Each guest is first shown
@@ -15,13 +15,14 @@
 #   serial-echo console input fed with random delays (its echo does not
 #               depend on them: two recordings must place the bytes at
 #               different positions instead)
-# Then a step trace must be refused by --pin=exit, and a trace with one
-# emulated value altered must be reported as a divergence.  Skips (77)
+# A trace with one emulated value altered must be reported as a
+# divergence, and a step trace must be refused by --pin=exit.  Skips (77)
 # where KVM is not usable.
 set -u
 
 microvm=$1
 guests=$2
+alter=$3
 . "$(dirname "$0")/../lib/common.sh"
 require_kvm
 tmp=$(mktemp -d)
@@ -92,6 +93,21 @@ feed() {
 		printf "$c"
 	done
 }
+# One emulated RDRAND value changed in the trace: the guest prints another
+# hash, and the replay must say it diverged (exit 4), not hang, never
+# "identical".
+if [ -s "$tmp/tsc-rand.trace" ] &&
+	"$alter" "$tmp/tsc-rand.trace" "$tmp/altered.trace" rand 5 1 >/dev/null; then
+	rc=0
+	timeout 300 "$microvm" --replay "$tmp/altered.trace" </dev/null \
+		>/dev/null 2>"$tmp/altered.err" || rc=$?
+	if [ $rc -eq 4 ] && grep -q "^replay: replay diverged" "$tmp/altered.err"; then
+		ok "altered RDRAND value: $(grep -m1 -A1 '^replay:' "$tmp/altered.err" | tail -1 | cut -c1-110)..."
+	else
+		bad "altered RDRAND value: replay exit $rc"; tail -n 5 "$tmp/altered.err" | sed 's/^/     /'
+	fi
+fi
+
 # The echo is the same whatever the timing; where the bytes went in is not:
 # two recordings must place them differently, and each must replay.
 feed | record_replay serial-echo --kernel "$guests/serial-echo.elf"
