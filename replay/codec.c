@@ -74,10 +74,18 @@ void codec__encode(struct codec *c, struct vbuf *b, const struct replay_event *e
 		put_le(b, pos->digest, 8);
 	}
 	if (pos->exact) {
-		put_varint(b, pos->branches - c->branches);
+		/*
+		 * Branches count from the last synchronous exit, insns from
+		 * the last branch: each is a delta while what it counts from
+		 * stayed the same, else absolute.
+		 */
+		bool same_exit = !(tag & TAG_EXITS);
+		bool same_branch = same_exit && pos->branches == c->branches;
+
+		put_varint(b, pos->branches - (same_exit ? c->branches : 0));
 		put_varint(b, pos->rip);
 		put_varint(b, pos->rcx);
-		put_varint(b, pos->insns - c->insns);
+		put_varint(b, pos->insns - (same_branch ? c->insns : 0));
 		c->branches = pos->branches;
 		c->insns = pos->insns;
 	}
@@ -188,12 +196,16 @@ int codec__decode(struct codec *c, struct vcur *cur, struct replay_event *ev,
 		pos->digest = get_le(cur, 8);
 	}
 	if (tag & TAG_EXACT) {
+		uint64_t base_b = (tag & TAG_EXITS) ? 0 : c->branches, base_i;
+
 		pos->exact = true;
-		pos->branches = c->branches + get_varint(cur);
+		pos->branches = base_b + get_varint(cur);
 		pos->rip = get_varint(cur);
 		pos->rcx = get_varint(cur);
-		pos->insns = c->insns + get_varint(cur);
-		if (pos->branches < c->branches || pos->insns < c->insns) {
+		base_i = pos->branches == c->branches && !(tag & TAG_EXITS) ?
+			 c->insns : 0;
+		pos->insns = base_i + get_varint(cur);
+		if (pos->branches < base_b || pos->insns < base_i) {
 			err = "exact position overflows";
 			goto out;
 		}

@@ -91,7 +91,7 @@ static int rd_header(struct replay_reader *rd, char *err, size_t errsize)
 	flags = (uint32_t)le_at(h + 24, 4);
 	crc = (uint32_t)le_at(h + 28, 4);
 	if (hsize != TRACE_HEADER_SIZE) {
-		snprintf(err, errsize, "bad header size %u at byte 12 (version 1 has %u)",
+		snprintf(err, errsize, "bad header size %u at byte 12 (version " TRACE_VERSION_STR " has %u)",
 			 hsize, TRACE_HEADER_SIZE);
 		return -EINVAL;
 	}

@@ -3,7 +3,7 @@
 #define MICROVM_REPLAY_TRACE_H
 
 /*
- * Trace format v1, shared by the writer, the reader and the core.  Every
+ * Trace format v2, shared by the writer, the reader and the core.  Every
  * byte is described in docs/trace-format.md; change both together and bump
  * TRACE_VERSION on every change.
  */
@@ -11,7 +11,8 @@
 #include "varint.h"
 
 #define TRACE_MAGIC		"MVMTRACE"
-#define TRACE_VERSION		1u
+#define TRACE_VERSION		2u
+#define TRACE_VERSION_STR	"2"
 #define TRACE_HEADER_SIZE	32u
 /* The machine description is a device tree of at most this size. */
 #define TRACE_FDT_MAX		(256u * 1024)

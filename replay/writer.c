@@ -93,7 +93,7 @@ int trace_writer__open(struct trace_writer *w, const char *path,
 	put_le_at(hdr + 12, TRACE_HEADER_SIZE, 4);
 	put_le_at(hdr + 16, REPLAY_START_BOOT, 4);
 	put_le_at(hdr + 20, fdt_size, 4);
-	put_le_at(hdr + 24, 0, 4);		/* flags: none defined in v1 */
+	put_le_at(hdr + 24, 0, 4);		/* flags: none defined yet */
 	crc = replay__crc32c(0, hdr, 28);
 	crc = replay__crc32c(crc, fdt, fdt_size);
 	put_le_at(hdr + 28, crc, 4);

@@ -7,7 +7,7 @@
 #include "../common/util.h"
 
 /*
- * The PMU replay backend's counter (docs/pinning-pmu.md): a host perf
+ * The PMU replay backend's counter (docs/pinning.md): a host perf
  * counter of the guest's retired conditional branches, counting only
  * while the vCPU thread is in guest mode, that interrupts the vCPU (a
  * signal kicks it out of KVM_RUN) a margin before a target count.
@@ -93,7 +93,7 @@ struct pmu_probe {
  * pmu__open() does (on the calling thread, no signal), plus the host
  * checks the event asks for.  Needs no KVM; never fails: the verdict and
  * the reason say what is wrong.  It does not show that the counts are
- * right: that takes a guest (pmu_land__selftest(), docs/pinning-pmu.md).
+ * right: that takes a guest (pmu_land__selftest(), docs/pinning.md).
  */
 void pmu__probe(struct pmu_probe *out);
 /* "usable", "no PMU", "unknown CPU family", ... */

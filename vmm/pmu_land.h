@@ -7,7 +7,7 @@
 #include "pmu.h"
 
 /*
- * Landing on an exact position with the PMU (docs/pinning-pmu.md): the
+ * Landing on an exact position with the PMU (docs/pinning.md): the
  * branch counter interrupts the guest `margin` branches before the
  * target, and single-steps cover the rest, so that the guest stops on the
  * very instruction a single-step recording named.  No KVM here: the vCPU

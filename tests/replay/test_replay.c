@@ -358,13 +358,13 @@ static void test_corrupt(void)
 		CHECK(0, "read small.trace");
 		return;
 	}
-	/* Version 2: refused, naming both versions. */
+	/* Version 3: refused, naming both versions. */
+	data[8] = 3;
+	spit(tpath("v3.trace"), data, size);
 	data[8] = 2;
-	spit(tpath("v2.trace"), data, size);
-	data[8] = 1;
-	st = replay_of(tpath("v2.trace"), &rep, 60);
-	CHECK(st == REPLAY_UNREADABLE && strstr(replay__report(rep.r), "version 2") &&
-	      strstr(replay__report(rep.r), "version 1"), "%s", replay__report(rep.r));
+	st = replay_of(tpath("v3.trace"), &rep, 60);
+	CHECK(st == REPLAY_UNREADABLE && strstr(replay__report(rep.r), "version 3") &&
+	      strstr(replay__report(rep.r), "version 2"), "%s", replay__report(rep.r));
 	script__free(&rep);
 	/* Every 7th byte flipped in turn: never a crash, never "identical". */
 	for (i = 0; i < size; i += 7) {

@@ -52,7 +52,7 @@ static struct point points[MAX_POINTS];
 
 /*
  * The single-step reference, independent of pmu_land.c: step every
- * instruction and keep the position as docs/pinning-pmu.md defines it.
+ * instruction and keep the position as docs/pinning.md defines it.
  */
 struct ref {
 	struct sim sim;
