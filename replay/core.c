@@ -335,6 +335,8 @@ int replay__exit_code(const struct replay *r)
 		return REPLAY_EXIT_DIVERGED;
 	case REPLAY_FAILED:
 		return REPLAY_EXIT_REC_FAILED;
+	case REPLAY_INCOMPLETE:
+		return REPLAY_EXIT_INCOMPLETE;
 	default:
 		return REPLAY_EXIT_UNREADABLE;
 	}

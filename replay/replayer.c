@@ -140,7 +140,11 @@ static const struct replay_event *peek(struct replay *r)
 		}
 		break;
 	case REPLAY_TRACE_CUT:
-		diverge(r, NULL, "the trace ends early at byte %" PRIu64 " (%s); the guest goes on", off, why);
+		if (r->status == REPLAY_OK) {
+			r->status = REPLAY_INCOMPLETE;
+			core__report(r, "the trace ends early at byte %" PRIu64 " (%s: the recording was cut short); identical up to its last event (%" PRIu64 " events), the guest stopped after it",
+				   off, why, r->events);
+		}
 		break;
 	default:
 		break;

@@ -158,7 +158,7 @@ static bool vcpu_deliver(struct vm *vm)
 	if (vcpu_service(vm))
 		return true;
 	vm__stop(vm, VM_EXIT_OK, vm->rp.ended ? "the recording ends here" :
-						 "the replay diverged");
+						 vm_replay__why(vm));
 	return false;
 }
 
@@ -360,7 +360,7 @@ static bool vcpu_step_stop(struct vm *vm)
 	u64 next;
 
 	if (!vm_replay__exit(vm, false)) {
-		vm__stop(vm, VM_EXIT_OK, "the replay diverged");
+		vm__stop(vm, VM_EXIT_OK, vm_replay__why(vm));
 		return false;
 	}
 	if (vm->rp.mode == REPLAY_REPLAY)
@@ -466,7 +466,7 @@ void vcpu__run(struct vm *vm)
 			if (deliver)
 				pin__found(vm);
 			else if (!vm_replay__continues(vm))
-				vm__stop(vm, VM_EXIT_OK, "the replay diverged");
+				vm__stop(vm, VM_EXIT_OK, vm_replay__why(vm));
 			else
 				pin__miss(vm);
 			continue;
@@ -475,7 +475,7 @@ void vcpu__run(struct vm *vm)
 		}
 		sync = vcpu_exit_sync(ret, run);
 		if (!vm_replay__exit(vm, sync)) {
-			vm__stop(vm, VM_EXIT_OK, "the replay diverged");
+			vm__stop(vm, VM_EXIT_OK, vm_replay__why(vm));
 			break;
 		}
 		if (sync)

@@ -813,6 +813,18 @@ bool vm_replay__continues(struct vm *vm)
 	return true;
 }
 
+const char *vm_replay__why(struct vm *vm)
+{
+	switch (replay__status(vm->rp.r)) {
+	case REPLAY_INCOMPLETE:
+		return "the trace ends here (the recording was cut short)";
+	case REPLAY_UNREADABLE:
+		return "the trace is unreadable from here";
+	default:
+		return "the replay diverged";
+	}
+}
+
 bool vm_replay__urgent(struct vm *vm)
 {
 	/*

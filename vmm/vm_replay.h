@@ -92,6 +92,8 @@ void vm_replay__before_run(struct vm *vm);
 bool vm_replay__at_target(struct vm *vm);
 /* Replay: false once diverged or at the end of the recording. */
 bool vm_replay__continues(struct vm *vm);
+/* Replay stopped: why, for the run loop's message. */
+const char *vm_replay__why(struct vm *vm);
 /* Recording: is an input waiting that a spinning guest may need now? */
 bool vm_replay__urgent(struct vm *vm);
 /* HLT with interrupts on: 1 an input is due, 0 wait for the host, -1 stop. */

@@ -62,6 +62,16 @@ static void rw_locate(void *ctx, struct replay_pos *pos)
 
 	pos->rip = run->at.rip;
 	pos->digest = run->at.digest;
+	/* Exact backends: the whole position is the event's. */
+	pos->branches = run->at.branches;
+	pos->rcx = run->at.rcx;
+	pos->insns = run->at.insns;
+}
+
+static bool same_exact(const struct replay_pos *a, const struct replay_pos *b)
+{
+	return a->branches == b->branches && a->rip == b->rip &&
+	       a->rcx == b->rcx && a->insns == b->insns;
 }
 
 static void rw_state(void *ctx, struct replay_state *st, bool final)
@@ -141,6 +151,11 @@ int rewrite__save(struct rewrite *rw, const char *path)
 			run.at = ev->pos;
 			replay__exit(r, REPLAY_EXIT_ASYNC);
 			at_async = true;
+		}
+		/* An exact position: a stop there (the core locates anew). */
+		if (ev->pos.exact && !same_exact(&run.at, &ev->pos)) {
+			run.at = ev->pos;
+			replay__exit(r, REPLAY_EXIT_ASYNC);
 		}
 		switch (ev->type) {
 		case REPLAY_EV_INPUT:

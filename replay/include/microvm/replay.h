@@ -34,6 +34,12 @@ enum replay_status {
 	REPLAY_DIVERGED,	/* the replay went its own way: see the report */
 	REPLAY_UNREADABLE,	/* the trace is corrupt (bad CRC, bad encoding) */
 	REPLAY_FAILED,		/* recording stopped (write error); trace kept */
+	/*
+	 * Replay: the trace ends without its END record (the recording was
+	 * killed) and everything up to its last event was identical; the
+	 * guest is stopped there, since nothing says what came next.
+	 */
+	REPLAY_INCOMPLETE,
 };
 
 /*
@@ -44,7 +50,10 @@ enum replay_status {
 #define REPLAY_EXIT_UNREADABLE	1
 #define REPLAY_EXIT_DIVERGED	4
 #define REPLAY_EXIT_REC_FAILED	5
-/* `trace verify` of a trace that is intact but has no END record. */
+/*
+ * `trace verify` of a trace that is intact but has no END record, and a
+ * replay of one that was identical up to its last event.
+ */
 #define REPLAY_EXIT_INCOMPLETE	6
 
 /* ---- Positions ---------------------------------------------------------- */
