@@ -7,8 +7,11 @@
 #include "probe.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -419,6 +422,152 @@ static void probe_pmu(struct host_caps *caps)
 	caps->pmu_guest = caps->pmu.verdict == PMU_USABLE ? PROBE_YES : PROBE_NO;
 }
 
+/*
+ * Which exits are guest-synchronous on this host (exit-pinned replay
+ * counts them): an input-free guest makes port I/O, interrupt-window and
+ * HLT exits in a loop; it runs twice, the second time kicked by a signal
+ * every 20 us, and the two sequences of (exit reason, RIP) without the
+ * kicks must be the same.
+ */
+#define SYNC_ROUNDS 8
+#define SYNC_MAX (SYNC_ROUNDS * 3 + 4)
+
+static const u8 sync_code[] = {
+	0xbb, SYNC_ROUNDS, 0x00, 0x00, 0x00,	/* mov ebx, ROUNDS */
+	0xb9, 0x00, 0x00, 0x00, 0x00,		/* 1: mov ecx, SPIN */
+	0xff, 0xc9,				/* 2: dec ecx */
+	0x75, 0xfc,				/* jnz 2b */
+	0xe6, PROBE_PORT,			/* out PORT, al */
+	0xe4, PROBE_PORT,			/* in al, PORT */
+	0xfb,					/* sti */
+	0x90,					/* nop: the window opens after it */
+	0xfa,					/* cli */
+	0xff, 0xcb,				/* dec ebx */
+	0x75, 0xec,				/* jnz 1b */
+	0xf4,					/* hlt (IF=0): the end */
+};
+
+struct sync_run {
+	u32 reason[SYNC_MAX];
+	u64 rip[SYNC_MAX];
+	unsigned int n;
+	u64 kicks;
+};
+
+struct sync_kicker {
+	pthread_t target;
+	volatile bool stop;
+};
+
+static void sync_kick_handler(int sig __maybe_unused)
+{
+}
+
+static void *sync_kick_thread(void *opaque)
+{
+	struct sync_kicker *k = opaque;
+	const struct timespec ts = { 0, 20 * 1000 };
+
+	while (!k->stop) {
+		pthread_kill(k->target, SIGUSR1);
+		nanosleep(&ts, NULL);
+	}
+	return NULL;
+}
+
+/* SPIN_AT: where the spin count sits in sync_code. */
+#define SPIN_AT 6
+
+static int sync_one_run(struct sync_run *sr, u32 spin)
+{
+	u8 code[sizeof(sync_code)];
+	struct probe_vm p;
+	struct kvm_regs regs;
+	int ret = 0;
+
+	memset(sr, 0, sizeof(*sr));
+	memcpy(code, sync_code, sizeof(code));
+	memcpy(code + SPIN_AT, &spin, sizeof(spin));
+	if (probe_vm_create(&p, code, sizeof(code), false))
+		return -ENODEV;
+	while (sr->n < SYNC_MAX) {
+		int r = probe_run(&p);
+
+		if (r == -EINTR || r == KVM_EXIT_INTR) {
+			sr->kicks++;
+			continue;
+		}
+		if (r < 0 || ioctl(p.kvm.vcpu_fd, KVM_GET_REGS, &regs) < 0) {
+			ret = -EIO;
+			break;
+		}
+		sr->reason[sr->n] = (u32)r;
+		sr->rip[sr->n++] = regs.rip;
+		if (r == KVM_EXIT_HLT)
+			break;
+		if (r == KVM_EXIT_IO) {
+			p.kvm.run->request_interrupt_window = 1;
+		} else if (r == KVM_EXIT_IRQ_WINDOW_OPEN) {
+			p.kvm.run->request_interrupt_window = 0;
+		} else {
+			ret = -EIO;
+			break;
+		}
+	}
+	probe_vm_destroy(&p);
+	return ret;
+}
+
+static void probe_sync_exits(struct host_caps *caps)
+{
+	struct sync_kicker k = { .target = pthread_self() };
+	struct sigaction sa = { .sa_handler = sync_kick_handler }, old;
+	struct sync_run a, b;
+	sigset_t set, oldset;
+	pthread_t th;
+	unsigned int i;
+	/* About 50 ms of spinning in all, whatever the host's speed. */
+	u64 ips = caps->insn_per_sec ? caps->insn_per_sec : 1000000;
+	u32 spin = (u32)MIN(ips / 20 / 2 / SYNC_ROUNDS, 100000000ULL);
+
+	caps->sync_exits = PROBE_UNKNOWN;
+	if (sync_one_run(&a, MAX(spin, 1000u)))
+		return;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGUSR1, &sa, &old);
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(SIG_UNBLOCK, &set, &oldset);
+	if (pthread_create(&th, NULL, sync_kick_thread, &k) == 0) {
+		sync_one_run(&b, MAX(spin, 1000u));
+		k.stop = true;
+		pthread_join(th, NULL);
+	} else {
+		memset(&b, 0, sizeof(b));
+	}
+	pthread_sigmask(SIG_SETMASK, &oldset, NULL);
+	sigaction(SIGUSR1, &old, NULL);
+	if (!b.n)
+		return;
+	caps->sync_exits_n = a.n;
+	caps->sync_kicks = b.kicks;
+	/* Never kicked: nothing was shown. */
+	caps->sync_exits = b.kicks ? PROBE_YES : PROBE_UNKNOWN;
+	for (i = 0; i < MAX(a.n, b.n); i++) {
+		if (i >= a.n || i >= b.n || a.reason[i] != b.reason[i] ||
+		    a.rip[i] != b.rip[i]) {
+			caps->sync_exits = PROBE_NO;
+			snprintf(caps->sync_detail, sizeof(caps->sync_detail),
+				 "exit %u: reason %u at %#llx, kicked: reason %u at %#llx",
+				 i, i < a.n ? a.reason[i] : 0,
+				 (unsigned long long)(i < a.n ? a.rip[i] : 0),
+				 i < b.n ? b.reason[i] : 0,
+				 (unsigned long long)(i < b.n ? b.rip[i] : 0));
+			return;
+		}
+	}
+}
+
 int probe__quick(struct host_caps *caps)
 {
 	memset(caps, 0, sizeof(*caps));
@@ -435,6 +584,7 @@ int probe__full(struct host_caps *caps)
 	probe_hw_breakpoint(caps);
 	probe_pmu(caps);
 	probe_speed(caps);
+	probe_sync_exits(caps);	/* sized by probe_speed()'s figure */
 	return 0;
 }
 
@@ -499,6 +649,14 @@ int probe__print_table(void)
 	printf("%-34s %-8s %s\n", "RFLAGS.RF steps over a breakpoint",
 	       answer(c.rf_steps_over),
 	       c.rf_steps_over == PROBE_NO ? "step over by disable+step" : "");
+	if (c.sync_exits == PROBE_NO)
+		printf("%-34s %-8s PIO, IRQ window, HLT: %s\n",
+		       "exits guest-synchronous", "no", c.sync_detail);
+	else
+		printf("%-34s %-8s PIO, IRQ window, HLT: %llu exits at the same RIPs in 2 runs, one kicked %llu times\n",
+		       "exits guest-synchronous",
+		       answer(c.sync_exits), (unsigned long long)c.sync_exits_n,
+		       (unsigned long long)c.sync_kicks);
 	print_pmu(&c);
 	printf("%-34s %-8s %llu guest instructions/s\n",
 	       "guest code emulated", answer(c.emulated),

@@ -47,6 +47,14 @@ struct host_caps {
 	enum probe_answer rf_steps_over; /* RFLAGS.RF resumes past a hit */
 	enum probe_answer pmu_guest;	/* guest-only branch counting */
 	struct pmu_probe pmu;		/* the verdict and why (pmu.h) */
+	/*
+	 * Port I/O, interrupt-window and HLT exits land at the same
+	 * instructions in two runs of an input-free guest, one of them
+	 * kicked all the time: they are guest-synchronous here.
+	 */
+	enum probe_answer sync_exits;
+	u64 sync_exits_n, sync_kicks;	/* exits compared, kicks taken */
+	char sync_detail[96];		/* the first difference */
 	enum probe_answer emulated;	/* guest code is emulated */
 	u64 insn_per_sec;
 };

@@ -165,9 +165,15 @@ timeout 120 "$microvm" --record "$tmp/killed.trace" --kernel "$guests/blk-stress
 	--cmdline "console=ttyS0 blk-stress.mode=rw blk-stress.id=bs-rw-disk" \
 	</dev/null >"$tmp/killed.rec.out" 2>/dev/null &
 pid=$!
-sleep 1.5
+# Killed once a few chunks are on disk, well before its end.
+for _ in $(seq 500); do
+	[ "$(stat -c %s "$tmp/killed.trace" 2>/dev/null || echo 0)" -ge 6000 ] && break
+	sleep 0.01
+done
 kill -KILL $pid
 wait $pid 2>/dev/null
+"$microvm" trace verify "$tmp/killed.trace" >/dev/null 2>&1
+[ $? -eq 6 ] || bad "SIGKILLed recording: the trace was complete before the kill (test too slow to kill it)"
 rc=0
 timeout 300 "$microvm" --replay "$tmp/killed.trace" </dev/null \
 	>"$tmp/killed.rep.out" 2>"$tmp/killed.rep.err" || rc=$?
