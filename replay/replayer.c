@@ -142,8 +142,8 @@ static const struct replay_event *peek(struct replay *r)
 	case REPLAY_TRACE_CUT:
 		if (r->status == REPLAY_OK) {
 			r->status = REPLAY_INCOMPLETE;
-			core__report(r, "the trace ends early at byte %" PRIu64 " (%s: the recording was cut short); identical up to its last event (%" PRIu64 " events), the guest stopped after it",
-				   off, why, r->events);
+			core__report(r, "the trace ends early at byte %" PRIu64 ", without an END record (the recording was cut short): identical up to its last event (%" PRIu64 " events), the guest stopped after it",
+				   off, r->events);
 		}
 		break;
 	default:

@@ -381,6 +381,110 @@ static bool vcpu_exit_sync(int ret, const struct kvm_run *run)
 	return ret >= 0 && run->exit_reason != KVM_EXIT_INTR;
 }
 
+enum vcpu_next {
+	VCPU_RUN,	/* enter the guest */
+	VCPU_AGAIN,	/* more is due at this very position: release again */
+	VCPU_STOP,
+};
+
+/* Release and inject what is due before the guest runs on. */
+static enum vcpu_next vcpu_prepare(struct vm *vm, bool deliver)
+{
+	if (deliver) {
+		if (!vcpu_deliver(vm) || vm->state != VM_RUNNING)
+			return VCPU_STOP;
+		/*
+		 * A recording may have let inputs in twice at one exact
+		 * position (a kick stops before the next instruction): so
+		 * does the replay.
+		 */
+		if (vm->step.on && vm->rp.mode == REPLAY_REPLAY &&
+		    vm_replay__due(vm))
+			return VCPU_AGAIN;
+		vcpu_inject(vm);
+		vm_replay__delivered(vm);
+	} else if (vm->step.on) {
+		/* Single-step: every stop may inject (when IF opens). */
+		vcpu_inject(vm);
+	}
+	return VCPU_RUN;
+}
+
+/* Single-step backend: true when this stop needs no KVM_RUN. */
+static bool vcpu_step_before(struct vm *vm, bool *deliver)
+{
+	switch (pin_step__before_run(vm)) {
+	case PIN_STEPPED:	/* emulated: a new position */
+		*deliver = vcpu_step_stop(vm);
+		return true;
+	case PIN_FAILED:	/* the vm is stopped */
+		*deliver = false;
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Single-step backend: true when the exit was ours, not the guest's. */
+static bool vcpu_step_after(struct vm *vm, int ret, bool *deliver)
+{
+	switch (pin_step__after_run(vm, ret)) {
+	case PIN_STEPPED:
+		*deliver = vcpu_step_stop(vm);
+		return true;
+	case PIN_AGAIN:
+	case PIN_FAILED:
+		*deliver = false;
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Exit-pinned replay: true when the exit was the breakpoint search's. */
+static bool vcpu_search_after(struct vm *vm, int ret, bool *deliver)
+{
+	switch (vm->pin.armed ? pin__after_run(vm, ret) : PIN_NOT_OURS) {
+	case PIN_STEPPED:
+		*deliver = false;
+		return true;
+	case PIN_HIT:
+		/* Inputs go in here only if it is the recorded spot. */
+		*deliver = vm_replay__at_target(vm);
+		if (*deliver)
+			pin__found(vm);
+		else if (!vm_replay__continues(vm))
+			vm__stop(vm, VM_EXIT_OK, vm_replay__why(vm));
+		else
+			pin__miss(vm);
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* KVM_RUN once; its result, or -EIO (vm stopped) if it failed for good. */
+static int vcpu_kvm_run(struct vm *vm)
+{
+	u64 t0 = util__host_ns();
+	int ret;
+
+	ret = ioctl(vm->kvm.vcpu_fd, KVM_RUN, 0);
+	vm->stats.ns_in_guest += util__host_ns() - t0;
+	vm->kvm.run->immediate_exit = 0;
+	if (ret < 0 && errno != EINTR && errno != EAGAIN) {
+		pr_err("KVM_RUN: %s", strerror(errno));
+		vm__stop(vm, VM_EXIT_GUEST_DIED, "KVM_RUN failed");
+		return -EIO;
+	}
+	/*
+	 * Before anything looks at the vCPU: it may be mid-SYSCALL.  (An
+	 * MSR exit never is: WRMSR/RDMSR fault at CPL 3.)
+	 */
+	quirks__after_exit(&vm->quirks, &vm->kvm);
+	return ret < 0 ? -EINTR : ret;
+}
+
 void vcpu__run(struct vm *vm)
 {
 	struct kvm_run *run = vm->kvm.run;
@@ -388,91 +492,32 @@ void vcpu__run(struct vm *vm)
 	bool deliver = true;
 
 	while (vm->state == VM_RUNNING) {
-		u64 t0;
+		enum vcpu_next next;
 		int ret;
 		bool sync;
 
 		/*
-		 * Inputs take effect, and interrupts are injected, only after
-		 * an exit that lands at the same instruction in every run,
-		 * when recording or replaying (exit-pinned positions).
+		 * Inputs take effect, and interrupts are injected, only at a
+		 * position every run reaches the same way when recording or
+		 * replaying: a guest-synchronous exit, or an asynchronous
+		 * stop pinned by the backend (docs/pinning.md).
 		 */
-		if (deliver) {
-			if (!vcpu_deliver(vm))
-				break;
-			if (vm->state != VM_RUNNING)
-				break;
-			/*
-			 * A recording may have let inputs in twice at one
-			 * exact position (a kick stops before the next
-			 * instruction): so does the replay.
-			 */
-			if (vm->step.on && vm->rp.mode == REPLAY_REPLAY &&
-			    vm_replay__due(vm))
-				continue;
-			vcpu_inject(vm);
-			vm_replay__delivered(vm);
-		} else if (vm->step.on) {
-			vcpu_inject(vm);
-		}
-		if (vm->step.on) {
-			switch (pin_step__before_run(vm)) {
-			case PIN_STEPPED:
-				deliver = vcpu_step_stop(vm);
-				continue;
-			case PIN_FAILED:
-				continue;
-			default:
-				break;
-			}
-		} else {
+		next = vcpu_prepare(vm, deliver);
+		if (next == VCPU_STOP)
+			break;
+		if (next == VCPU_AGAIN)
+			continue;
+		if (vm->step.on && vcpu_step_before(vm, &deliver))
+			continue;
+		if (!vm->step.on)
 			vm_replay__before_run(vm);
-		}
-		t0 = util__host_ns();
-		ret = ioctl(vm->kvm.vcpu_fd, KVM_RUN, 0);
-		vm->stats.ns_in_guest += util__host_ns() - t0;
-		run->immediate_exit = 0;
-		/*
-		 * Before anything looks at the vCPU: it may be mid-SYSCALL.
-		 * (An MSR exit never is: WRMSR/RDMSR fault at CPL 3.)
-		 */
-		quirks__after_exit(&vm->quirks, &vm->kvm);
-		if (ret < 0 && errno != EINTR && errno != EAGAIN) {
-			pr_err("KVM_RUN: %s", strerror(errno));
-			vm__stop(vm, VM_EXIT_GUEST_DIED, "KVM_RUN failed");
+		ret = vcpu_kvm_run(vm);
+		if (ret == -EIO)
 			break;
-		}
-		if (vm->step.on) {
-			switch (pin_step__after_run(vm, ret)) {
-			case PIN_STEPPED:
-				deliver = vcpu_step_stop(vm);
-				continue;
-			case PIN_AGAIN:
-				deliver = false;
-				continue;
-			case PIN_FAILED:
-				continue;
-			default:
-				break;
-			}
-		}
-		switch (vm->pin.armed ? pin__after_run(vm, ret) : PIN_NOT_OURS) {
-		case PIN_STEPPED:
-			deliver = false;
+		if (vm->step.on && vcpu_step_after(vm, ret, &deliver))
 			continue;
-		case PIN_HIT:
-			/* Inputs go in here only if it is the recorded spot. */
-			deliver = vm_replay__at_target(vm);
-			if (deliver)
-				pin__found(vm);
-			else if (!vm_replay__continues(vm))
-				vm__stop(vm, VM_EXIT_OK, vm_replay__why(vm));
-			else
-				pin__miss(vm);
+		if (vcpu_search_after(vm, ret, &deliver))
 			continue;
-		default:
-			break;
-		}
 		sync = vcpu_exit_sync(ret, run);
 		if (!vm_replay__exit(vm, sync)) {
 			vm__stop(vm, VM_EXIT_OK, vm_replay__why(vm));

@@ -160,7 +160,7 @@ fi
 # goes to the trace's last event, identically, and says the trace was
 # cut short (exit 6), its output a prefix of what the recording printed.
 truncate -s 64M "$tmp/kill.img"
-timeout 120 "$microvm" --record "$tmp/killed.trace" --kernel "$guests/blk-stress.elf" \
+"$microvm" --record "$tmp/killed.trace" --kernel "$guests/blk-stress.elf" \
 	--disk "$tmp/kill.img,snapshot,id=bs-rw-disk" \
 	--cmdline "console=ttyS0 blk-stress.mode=rw blk-stress.id=bs-rw-disk" \
 	</dev/null >"$tmp/killed.rec.out" 2>/dev/null &
