@@ -89,9 +89,10 @@ static bool vcpu_service(struct vm *vm)
 }
 
 /*
- * Single-step: every stop is a chance to inject, and the backend does it
- * so that the handler is stepped too.  No interrupt-window exits: the
- * next step stops one instruction later anyway.
+ * Single-step: injected where the other backends inject (at a position
+ * where inputs went in, or at the interrupt-window exit when IF opens),
+ * so that a PMU backend, which sees no steps, finds the same exits; the
+ * backend injects so that the handler is stepped too.
  */
 static void vcpu_inject_step(struct vm *vm)
 {
@@ -99,15 +100,20 @@ static void vcpu_inject_step(struct vm *vm)
 	u32 vector;
 
 	run->request_interrupt_window = 0;
-	if (vm->step.irq.active || !pic__has_interrupt(&vm->pic) ||
-	    !run->ready_for_interrupt_injection)
+	if (vm->step.irq.active || !pic__has_interrupt(&vm->pic))
 		return;
+	if (!run->ready_for_interrupt_injection) {
+		run->request_interrupt_window = 1;
+		return;
+	}
 	vector = pic__ack(&vm->pic);
 	if (pin_step__inject(vm, vector)) {
 		vm__stop(vm, VM_EXIT_GUEST_DIED, "cannot inject interrupts");
 		return;
 	}
 	vm->stats.irqs_injected++;
+	/* The next one when the handler opens IF again. */
+	run->request_interrupt_window = pic__has_interrupt(&vm->pic);
 }
 
 static void vcpu_inject(struct vm *vm)
@@ -403,9 +409,6 @@ static enum vcpu_next vcpu_prepare(struct vm *vm, bool deliver)
 			return VCPU_AGAIN;
 		vcpu_inject(vm);
 		vm_replay__delivered(vm);
-	} else if (vm->step.on) {
-		/* Single-step: every stop may inject (when IF opens). */
-		vcpu_inject(vm);
 	}
 	return VCPU_RUN;
 }
