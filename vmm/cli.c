@@ -214,6 +214,7 @@ static int cli_set_pin(struct cli *cli, const char *arg)
 	static const char *const names[] = {
 		[VM_PIN_AUTO] = "auto", [VM_PIN_EXIT] = "exit",
 		[VM_PIN_STEP] = "step", [VM_PIN_PMU] = "pmu",
+		[VM_PIN_PMU_SIM] = "pmu-sim",
 	};
 
 	for (unsigned int i = 0; i < ARRAY_SIZE(names); i++) {
@@ -223,7 +224,7 @@ static int cli_set_pin(struct cli *cli, const char *arg)
 			return 0;
 		}
 	}
-	pr_err("--pin %s: unknown backend (exit, step, pmu or auto)", arg);
+	pr_err("--pin %s: unknown backend (exit, step, pmu, auto; pmu-sim for tests)", arg);
 	return -EINVAL;
 }
 

@@ -30,6 +30,7 @@ enum pin_exit {
 	PIN_STEPPED,	/* a step of ours: run on */
 	PIN_AGAIN,	/* single-step backend: run again, not a stop */
 	PIN_FAILED,	/* the backend cannot go on (vm stopped, said why) */
+	PIN_GUEST_EXIT,	/* PMU landing: a guest exit waits in the run area */
 };
 
 void pin__arm(struct vm *vm, u64 rip);

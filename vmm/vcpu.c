@@ -431,14 +431,39 @@ static bool vcpu_step_before(struct vm *vm, bool *deliver)
 /* Single-step backend: true when the exit was ours, not the guest's. */
 static bool vcpu_step_after(struct vm *vm, int ret, bool *deliver)
 {
+	bool entry = vm->step.irq.active;
+
 	switch (pin_step__after_run(vm, ret)) {
 	case PIN_STEPPED:
+		if (entry)
+			pin_pmu__irq_entered(vm);
 		*deliver = vcpu_step_stop(vm);
 		return true;
 	case PIN_AGAIN:
 	case PIN_FAILED:
 		*deliver = false;
 		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * PMU landing (--pin=pmu-sim): true when the loop goes round; *have_exit
+ * when the landing left a guest exit to handle instead of a KVM_RUN.
+ */
+static bool vcpu_pmu_before(struct vm *vm, bool *deliver, bool *have_exit)
+{
+	switch (pin_pmu__before_run(vm)) {
+	case PIN_STEPPED:
+		*deliver = vcpu_step_stop(vm);
+		return true;
+	case PIN_FAILED:
+		*deliver = false;
+		return true;
+	case PIN_GUEST_EXIT:
+		*have_exit = true;
+		return false;
 	default:
 		return false;
 	}
@@ -466,8 +491,7 @@ static bool vcpu_search_after(struct vm *vm, int ret, bool *deliver)
 	}
 }
 
-/* KVM_RUN once; its result, or -EIO (vm stopped) if it failed for good. */
-static int vcpu_kvm_run(struct vm *vm)
+int vcpu__kvm_run(struct vm *vm)
 {
 	u64 t0 = util__host_ns();
 	int ret;
@@ -496,8 +520,8 @@ void vcpu__run(struct vm *vm)
 
 	while (vm->state == VM_RUNNING) {
 		enum vcpu_next next;
+		bool sync, have_exit;
 		int ret;
-		bool sync;
 
 		/*
 		 * Inputs take effect, and interrupts are injected, only at a
@@ -510,17 +534,24 @@ void vcpu__run(struct vm *vm)
 			break;
 		if (next == VCPU_AGAIN)
 			continue;
-		if (vm->step.on && vcpu_step_before(vm, &deliver))
+		have_exit = false;
+		if (vm->pmu.on && vcpu_pmu_before(vm, &deliver, &have_exit))
 			continue;
-		if (!vm->step.on)
-			vm_replay__before_run(vm);
-		ret = vcpu_kvm_run(vm);
-		if (ret == -EIO)
-			break;
-		if (vm->step.on && vcpu_step_after(vm, ret, &deliver))
-			continue;
-		if (vcpu_search_after(vm, ret, &deliver))
-			continue;
+		if (have_exit) {
+			ret = 0;
+		} else {
+			if (vm->step.on && vcpu_step_before(vm, &deliver))
+				continue;
+			if (!vm->step.on)
+				vm_replay__before_run(vm);
+			ret = vcpu__kvm_run(vm);
+			if (ret == -EIO)
+				break;
+			if (vm->step.on && vcpu_step_after(vm, ret, &deliver))
+				continue;
+			if (vcpu_search_after(vm, ret, &deliver))
+				continue;
+		}
 		sync = vcpu_exit_sync(ret, run);
 		if (!vm_replay__exit(vm, sync)) {
 			vm__stop(vm, VM_EXIT_OK, vm_replay__why(vm));

@@ -12,6 +12,11 @@ struct vm;
 void vcpu__run(struct vm *vm);
 /* Installs the kick signal handler; call on the vCPU thread before run. */
 int vcpu__init_kick(struct vm *vm);
+/*
+ * One KVM_RUN (timed, quirks applied): 0, -EINTR when kicked, -EIO when
+ * it failed for good (the vm is stopped, the reason said).
+ */
+int vcpu__kvm_run(struct vm *vm);
 /* Any thread: get the vCPU out of KVM_RUN so it looks at the queue. */
 void vcpu__kick(void *vm);
 

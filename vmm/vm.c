@@ -421,11 +421,15 @@ int vm__run(struct vm *vm)
 		return VM_EXIT_SETUP;
 	vm_note_fixups(vm);
 	vm->state = VM_RUNNING;
-	if (vm->cfg.pin == VM_PIN_STEP && pin_step__start(vm))
+	if ((vm->cfg.pin == VM_PIN_STEP || vm->cfg.pin == VM_PIN_PMU_SIM) &&
+	    pin_step__start(vm))
+		return VM_EXIT_SETUP;
+	if (vm->cfg.pin == VM_PIN_PMU_SIM && pin_pmu__start(vm))
 		return VM_EXIT_SETUP;
 	vclock__rebase(&vm->clock);	/* virtual time 0: the first instruction */
 	vcpu__run(vm);
 	pin_step__report(vm);
+	pin_pmu__report(vm);
 	/* The end's position is an exact one: while still stepping. */
 	ret = vm_replay__finish(vm, vm->exit_code);
 	pin_step__stop(vm);

@@ -23,6 +23,7 @@
 #include "ticker.h"
 #include "pin_search.h"
 #include "pin_step.h"
+#include "pin_pmu.h"
 #include "vm_replay.h"
 #include "../common/vclock.h"
 
@@ -50,6 +51,7 @@ enum vm_pin {
 	VM_PIN_EXIT,
 	VM_PIN_STEP,
 	VM_PIN_PMU,
+	VM_PIN_PMU_SIM,	/* test: PMU landing over a simulated counter */
 };
 
 struct vm_config {
@@ -128,6 +130,7 @@ struct vm {
 	struct vm_replay rp;
 	struct pin_search pin;	/* replay: finding asynchronous positions */
 	struct pin_step step;	/* --pin=step */
+	struct pin_pmu pmu;	/* --pin=pmu-sim */
 	bool quit_by_user;	/* Ctrl-A x or a signal, not the guest */
 	u64 async_since;	/* host ns: inputs due, no synchronous exit */
 

@@ -22,6 +22,12 @@
 /* How long one asynchronous position may take to find on replay. */
 #define PIN_BUDGET_NS (120 * NSEC_PER_SEC)
 
+/* Exact positions (single-step, or the PMU landing on them). */
+static bool vm_replay_exact(const struct vm *vm)
+{
+	return vm->cfg.pin == VM_PIN_STEP || vm->cfg.pin == VM_PIN_PMU_SIM;
+}
+
 /* ---- Payload schemas ---- */
 
 static const struct replay_field clock_fields[] = {
@@ -335,8 +341,8 @@ static int machine_describe(struct vm *vm, struct replay_machine *m)
 	snprintf(m->host_probe, sizeof(m->host_probe),
 		 "cpuid_enforced=%d\ncmdline_fixups=%s\n",
 		 vm->caps.cpuid_enforced, quirks__cmdline(&vm->caps));
-	m->backend = vm->cfg.pin == VM_PIN_STEP ? REPLAY_BACKEND_STEP :
-						  REPLAY_BACKEND_EXIT;
+	m->backend = vm_replay_exact(vm) ? REPLAY_BACKEND_STEP :
+					    REPLAY_BACKEND_EXIT;
 	m->rtc_epoch = vm->cfg.rtc_epoch;
 	snprintf(m->vmm_version, sizeof(m->vmm_version), "microvm %s",
 		 MICROVM_VERSION);
@@ -550,7 +556,7 @@ static void add_sources(struct vm *vm)
 
 	rp->clock = replay__add_source(rp->r, &clock_ops, vm);
 	rp->com1 = replay__add_source(rp->r, &com1_ops, vm);
-	if (vm->cfg.pin == VM_PIN_STEP) {
+	if (vm_replay_exact(vm)) {
 		rp->tsc = replay__add_source(rp->r, &tsc_ops, vm);
 		rp->rand = replay__add_source(rp->r, &rand_ops, vm);
 	}
@@ -649,13 +655,13 @@ int vm_replay__start(struct vm *vm)
 		rp->start_ns = util__host_ns();
 	}
 	/* Exact positions need no memory digests. */
-	ret = vm->cfg.pin == VM_PIN_STEP ? 0 : dirty_log_start(vm);
+	ret = vm_replay_exact(vm) ? 0 : dirty_log_start(vm);
 	if (ret)
 		return ret;
 	vclock__set_filter(&vm->clock, clock_filter, vm);
 	pr_info("%s %s (%s positions)",
 		rp->mode == REPLAY_RECORD ? "recording to" : "replaying", rp->path,
-		vm->cfg.pin == VM_PIN_STEP ? "single-step" : "exit-pinned");
+		vm_replay_exact(vm) ? "exact" : "exit-pinned");
 	return 0;
 }
 
@@ -979,12 +985,13 @@ static int load_backend(const struct replay_machine *m, struct vm_config *cfg)
 	    exact != (cfg->pin != VM_PIN_EXIT)) {
 		pr_err("--replay: the trace has %s positions, which --pin=%s cannot reach (use --pin=%s, or leave --pin out)",
 		       exact ? "exact (single-step)" : "exit-pinned",
-		       cfg->pin == VM_PIN_EXIT ? "exit" : cfg->pin == VM_PIN_STEP ? "step" : "pmu",
+		       cfg->pin == VM_PIN_EXIT ? "exit" : cfg->pin == VM_PIN_STEP ? "step" :
+		       cfg->pin == VM_PIN_PMU ? "pmu" : "pmu-sim",
 		       exact ? "step" : "exit");
 		return -EINVAL;
 	}
-	if (cfg->pin_set && cfg->pin == VM_PIN_PMU)
-		return 0;	/* checked, and refused here, at start-up */
+	if (cfg->pin_set && (cfg->pin == VM_PIN_PMU || cfg->pin == VM_PIN_PMU_SIM))
+		return 0;	/* pmu: checked, and refused here, at start-up */
 	cfg->pin = exact ? VM_PIN_STEP : VM_PIN_EXIT;
 	return 0;
 }

@@ -15,8 +15,10 @@
 #   serial-echo console input fed with random delays (its echo does not
 #               depend on them: two recordings must place the bytes at
 #               different positions instead)
-# A trace with one emulated value altered must be reported as a
-# divergence, and a step trace must be refused by --pin=exit.  Skips (77)
+# The step traces of pit-ticks and tsc-rand are then replayed through the
+# PMU backend's landing over a simulated counter (--pin=pmu-sim).  A trace
+# with one emulated value altered must be reported as a divergence, and a
+# step trace must be refused by --pin=exit.  Skips (77)
 # where KVM is not usable.
 set -u
 
@@ -120,6 +122,34 @@ if [ -s "$tmp/tsc-rand.trace" ] &&
 		bad "altered RDRAND value: replay exit $rc"; tail -n 5 "$tmp/altered.err" | sed 's/^/     /'
 	fi
 fi
+
+# The PMU backend's landing (pmu_land.c) on a real vCPU, over a counter
+# simulated from the single-step backend's true branch count: the step
+# traces must replay identically through it, with the table's kind of
+# margin and with a small one that makes it use overflows and steps; a
+# skid beyond the margin must be reported, never landed.
+pmu_sim() {
+	local name=$1 spec=$2 want=$3 rc=0
+	MICROVM_PMU_SIM=$spec timeout 300 "$microvm" --replay "$tmp/$name.trace" \
+		--pin=pmu-sim </dev/null >"$tmp/$name.pmu.out" 2>"$tmp/$name.pmu.err" || rc=$?
+	if [ "$want" = identical ] && [ $rc -eq 0 ] &&
+		grep -q "^replay: identical" "$tmp/$name.pmu.err" &&
+		cmp -s "$tmp/$name.rec.out" "$tmp/$name.pmu.out"; then
+		ok "$name under pmu-sim [$spec]: $(grep '^microvm: pmu-sim' "$tmp/$name.pmu.err" | cut -c10-)"
+	elif [ "$want" = refused ] && [ $rc -eq 4 ] &&
+		grep -q "PMU landing: .*\(skid\|never delivered\)" "$tmp/$name.pmu.err"; then
+		ok "$name under pmu-sim [$spec] reported: $(grep -m1 'PMU landing' "$tmp/$name.pmu.err" | cut -c24-130)..."
+	else
+		bad "$name under pmu-sim [$spec]: exit $rc (wanted $want)"
+		tail -n 6 "$tmp/$name.pmu.err" | sed 's/^/     /'
+	fi
+}
+for g in pit-ticks tsc-rand; do
+	[ -s "$tmp/$g.trace" ] || continue
+	pmu_sim $g "" identical
+	pmu_sim $g "margin=8,skid=3" identical
+	pmu_sim $g "margin=4,skid=10" refused
+done
 
 # The echo is the same whatever the timing; where the bytes went in is not:
 # two recordings must place them differently, and each must replay.
