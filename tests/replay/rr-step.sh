@@ -138,7 +138,7 @@ pmu_sim() {
 		ok "$name under pmu-sim [$spec]: $(grep '^microvm: pmu-sim' "$tmp/$name.pmu.err" | cut -c10-)"
 	elif [ "$want" = refused ] && [ $rc -eq 4 ] &&
 		grep -q "PMU landing: .*\(skid\|never delivered\)" "$tmp/$name.pmu.err"; then
-		ok "$name under pmu-sim [$spec] reported: $(grep -m1 'PMU landing' "$tmp/$name.pmu.err" | cut -c24-130)..."
+		ok "$name under pmu-sim [$spec] reported: $(grep -m1 'error: PMU landing' "$tmp/$name.pmu.err" | cut -c30-140)..."
 	else
 		bad "$name under pmu-sim [$spec]: exit $rc (wanted $want)"
 		tail -n 6 "$tmp/$name.pmu.err" | sed 's/^/     /'
