@@ -23,12 +23,7 @@ alter=$3
 require_kvm
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-pass=0
-fail=0
-known=0
-
-ok() { pass=$((pass + 1)); echo "ok   $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL $*"; }
+. "$(dirname "$0")/rr-lib.sh"
 
 # record NAME [microvm args...] (stdin: the guest's console input)
 record() {
@@ -107,38 +102,20 @@ fi
 # replay exits instead of waiting for them.
 if [ -s "$tmp/blk-stress.trace" ] &&
 	"$alter" "$tmp/blk-stress.trace" "$tmp/altered.trace" vda 40 1 >/dev/null; then
-	rc=0
-	timeout 300 "$microvm" --replay "$tmp/altered.trace" </dev/null \
-		>/dev/null 2>"$tmp/altered.err" || rc=$?
-	if [ $rc -eq 4 ] && grep -q "^replay: replay diverged" "$tmp/altered.err"; then
-		ok "altered disk completion: $(grep -m1 -A1 '^replay:' "$tmp/altered.err" | tail -1 | cut -c1-110)..."
-	else
-		bad "altered disk completion: replay exit $rc"; tail -n 5 "$tmp/altered.err" | sed 's/^/     /'
-	fi
+	replay_expect "altered disk completion" 4 "^replay: replay diverged" \
+		"$tmp/altered.trace"
 fi
 
 # Another kernel than the recorded one: refused up front, naming it.
-if [ -s "$tmp/serial-echo.trace" ]; then
-	rc=0
-	"$microvm" --replay "$tmp/serial-echo.trace" --kernel "$guests/hello.elf" \
-		</dev/null >/dev/null 2>"$tmp/kernel.err" || rc=$?
-	if [ $rc -eq 1 ] && grep -q "kernel .*is not the recorded one" "$tmp/kernel.err"; then
-		ok "another kernel refused: $(grep -m1 'not the recorded' "$tmp/kernel.err" | cut -c1-100)..."
-	else
-		bad "another kernel: exit $rc"; sed 's/^/     /' "$tmp/kernel.err"
-	fi
-fi
+[ -s "$tmp/serial-echo.trace" ] &&
+	replay_expect "another kernel refused" 1 "kernel .*is not the recorded one" \
+		"$tmp/serial-echo.trace" --kernel "$guests/hello.elf"
 
 # The disk changed after the recording: refused up front, naming it.
 if [ -s "$tmp/blk-stress.trace" ]; then
 	printf 'x' | dd of="$tmp/disk.img" bs=1 seek=1000 conv=notrunc status=none
-	rc=0
-	"$microvm" --replay "$tmp/blk-stress.trace" </dev/null >/dev/null 2>"$tmp/changed.err" || rc=$?
-	if [ $rc -eq 1 ] && grep -q "is not the image the recording started from" "$tmp/changed.err"; then
-		ok "changed disk refused: $(grep -m1 'not the image' "$tmp/changed.err" | cut -c1-120)..."
-	else
-		bad "changed disk: exit $rc"; sed 's/^/     /' "$tmp/changed.err"
-	fi
+	replay_expect "changed disk refused" 1 "is not the image the recording started from" \
+		"$tmp/blk-stress.trace"
 fi
 
 # A recording killed with SIGKILL: the trace reads to its last chunk.

@@ -29,11 +29,7 @@ alter=$3
 require_kvm
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-pass=0
-fail=0
-
-ok() { pass=$((pass + 1)); echo "ok   $*"; }
-bad() { fail=$((fail + 1)); echo "FAIL $*"; }
+. "$(dirname "$0")/rr-lib.sh"
 
 # nondeterministic NAME [microvm args...]: 3 plain runs, >= 2 outputs.
 nondeterministic() {
@@ -102,25 +98,13 @@ feed() {
 # or the divergence would prove nothing.)
 if [ -s "$tmp/tsc-rand.trace" ] &&
 	"$alter" "$tmp/tsc-rand.trace" "$tmp/same.trace" rand 5 0 >/dev/null; then
-	rc=0
-	timeout 300 "$microvm" --replay "$tmp/same.trace" </dev/null \
-		>/dev/null 2>"$tmp/same.err" || rc=$?
-	if [ $rc -eq 0 ] && grep -q "^replay: identical" "$tmp/same.err"; then
-		ok "rewritten trace, nothing changed: $(grep '^replay:' "$tmp/same.err" | cut -c1-60)..."
-	else
-		bad "rewritten trace, nothing changed: replay exit $rc"; tail -n 5 "$tmp/same.err" | sed 's/^/     /'
-	fi
+	replay_expect "rewritten trace, nothing changed" 0 "^replay: identical" \
+		"$tmp/same.trace"
 fi
 if [ -s "$tmp/tsc-rand.trace" ] &&
 	"$alter" "$tmp/tsc-rand.trace" "$tmp/altered.trace" rand 5 1 >/dev/null; then
-	rc=0
-	timeout 300 "$microvm" --replay "$tmp/altered.trace" </dev/null \
-		>/dev/null 2>"$tmp/altered.err" || rc=$?
-	if [ $rc -eq 4 ] && grep -q "^replay: replay diverged" "$tmp/altered.err"; then
-		ok "altered RDRAND value: $(grep -m1 -A1 '^replay:' "$tmp/altered.err" | tail -1 | cut -c1-110)..."
-	else
-		bad "altered RDRAND value: replay exit $rc"; tail -n 5 "$tmp/altered.err" | sed 's/^/     /'
-	fi
+	replay_expect "altered RDRAND value" 4 "^  actual: .*final state differs" \
+		"$tmp/altered.trace"
 fi
 
 # The PMU backend's landing (pmu_land.c) on a real vCPU, over a counter
@@ -171,16 +155,10 @@ if [ -s "$tmp/serial-echo.1.trace" ] && [ -s "$tmp/serial-echo.trace" ]; then
 fi
 
 # Exact positions cannot be reached by the exit-pinned backend: refused.
-if [ -s "$tmp/pit-ticks.trace" ]; then
-	rc=0
-	"$microvm" --replay "$tmp/pit-ticks.trace" --pin=exit </dev/null \
-		>/dev/null 2>"$tmp/pin.err" || rc=$?
-	if [ $rc -eq 1 ] && grep -q "exact (single-step) positions" "$tmp/pin.err"; then
-		ok "--pin=exit on a step trace refused: $(head -c 110 "$tmp/pin.err")..."
-	else
-		bad "--pin=exit on a step trace: exit $rc"; sed 's/^/     /' "$tmp/pin.err"
-	fi
-fi
+[ -s "$tmp/pit-ticks.trace" ] &&
+	replay_expect "--pin=exit on a step trace refused" 1 \
+		"exact \(single-step\) positions, which --pin=exit cannot reach" \
+		"$tmp/pit-ticks.trace" --pin=exit
 
 echo "$pass passed, $fail failed"
 [ "$fail" -eq 0 ]
