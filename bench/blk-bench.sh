@@ -104,7 +104,6 @@ IMG=$TMP/bench.img
 cat "$IMG" >/dev/null # both VMMs read it from the host page cache
 CMDLINE="console=ttyS0 panic=-1 microvm.test=blkbench microvm.mib=$SEQ_MIB microvm.count=$RAND_COUNT"
 
-median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) print "n/a"; else if (NR%2) print a[(NR+1)/2]; else printf "%.4f\n", (a[NR/2]+a[NR/2+1])/2}'; }
 # guest_field LOG NAME KEY: KEY=value from the guest's "BLKTOOL NAME ..." line
 guest_field() { tr -d '\r' <"$1" | awk -v n="$2" -v k="$3" '{for (i = 1; i < NF; i++) if ($i == "BLKTOOL" && $(i+1) == n) for (j = i + 2; j <= NF; j++) if (index($j, k "=") == 1) {print substr($j, length(k) + 2); exit}}'; }
 # host_secs LOG NAME: host seconds between "MICROVM-BENCH NAME begin" and "end"

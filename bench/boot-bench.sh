@@ -36,8 +36,9 @@ INITRD=$DIR/initramfs.cpio.gz
 CMDLINE="console=ttyS0 panic=-1"
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
+# shellcheck source-path=SCRIPTDIR source=../tests/lib/common.sh
+. "$ROOT/tests/lib/common.sh"	# median
 
-median() { sort -g | awk '{a[NR]=$1} END {if (NR==0) print "n/a"; else if (NR%2) print a[(NR+1)/2]; else printf "%.4f\n", (a[NR/2]+a[NR/2+1])/2}'; }
 
 # Runs a command, timestamping each output line relative to the start.
 timed_run() {

@@ -193,7 +193,6 @@ mkdir -p "$RES"
 
 # put METRIC VALUE: one more value of METRIC
 put() { echo "$2" >>"$RES/$1"; }
-median() { grep -v '^n/a$' | sort -g | awk '{a[NR]=$1} END {if (NR==0) print "n/a"; else if (NR%2) print a[(NR+1)/2]; else printf "%.6g\n", (a[NR/2]+a[NR/2+1])/2}'; }
 med() { if [ -s "$RES/$1" ]; then median <"$RES/$1"; else echo n/a; fi; }
 count() { if [ -s "$RES/$1" ]; then grep -c . "$RES/$1"; else echo 0; fi; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{if (a+0 > 0 && b+0 > 0) printf "%.3f\n", a/b; else print "n/a"}'; }
@@ -262,13 +261,7 @@ search_cost() {
 }
 # Did the replay NAME (of trace TR) stop at or after an asynchronous
 # position (the known limit of exit-pinned replay, as rr-guests.sh says)?
-after_async() {
-	local n
-	grep -q "an asynchronous position was not found" "$TMP/$1.err" && return 0
-	n=$(sed -n 's/^replay: replay diverged at event \([0-9]*\).*/\1/p' "$TMP/$1.err" | head -1)
-	[ -n "$n" ] || return 1
-	"$MICROVM_BIN" trace dump --to "$n" "$2" 2>/dev/null | grep -q "+async"
-}
+after_async() { replay_stopped_async "$MICROVM_BIN" "$TMP/$1.err" "$2"; }
 # blk_round I TRY: one blk-stress plain, record, replay; 0 when the
 # replay was identical
 blk_round() {

@@ -92,7 +92,6 @@ TMP=$(mktemp -d "${TMPDIR:-/tmp}/step-bench.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
 CMDLINE="tsc-rand.mode=$MODE tsc-rand.iters=$ITERS"
 
-median() { grep -v '^n/a$' | sort -g | awk '{a[NR]=$1} END {if (NR==0) print "n/a"; else if (NR%2) print a[(NR+1)/2]; else printf "%.6g\n", (a[NR/2]+a[NR/2+1])/2}'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN{if (a+0 > 0 && b+0 > 0) printf "%.3f\n", a/b; else print "n/a"}'; }
 
 # ceiling_once I: one step-ceiling run (3 interleaved rounds per variant);

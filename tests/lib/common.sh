@@ -37,3 +37,22 @@ require_files() {
 		fi
 	done
 }
+
+# The median of the numbers on stdin, one per line ("n/a" lines left out):
+# the middle one, or the mean of the two middle ones; "n/a" when none.
+median() {
+	grep -v '^n/a$' | sort -g |
+		awk '{a[NR]=$1} END {if (NR==0) print "n/a"; else if (NR%2) print a[(NR+1)/2]; else printf "%.6g\n", (a[NR/2]+a[NR/2+1])/2}'
+}
+
+# Did the replay whose stderr is ERR stop at or after an asynchronous
+# position of TRACE (the known limit of exit-pinned replay)?  MICROVM reads
+# the trace.
+replay_stopped_async() {
+	local microvm=$1 err=$2 trace=$3 n
+
+	grep -q "an asynchronous position was not found" "$err" && return 0
+	n=$(sed -n 's/^replay: replay diverged at event \([0-9]*\).*/\1/p' "$err" | head -1)
+	[ -n "$n" ] || return 1
+	"$microvm" trace dump --to "$n" "$trace" 2>/dev/null | grep -q "+async"
+}

@@ -35,12 +35,7 @@ record() {
 
 # Did the replay of NAME stop at, or after, an asynchronous position?
 after_async() {
-	local n
-
-	grep -q "an asynchronous position was not found" "$tmp/$1.rep.err" && return 0
-	n=$(sed -n 's/^replay: replay diverged at event \([0-9]*\).*/\1/p' "$tmp/$1.rep.err")
-	[ -n "$n" ] || return 1
-	"$microvm" trace dump --to "$n" "$tmp/$1.trace" 2>/dev/null | grep -q "+async"
+	replay_stopped_async "$microvm" "$tmp/$1.rep.err" "$tmp/$1.trace"
 }
 
 # replay NAME [microvm args...]: 0 when identical with the same output.
