@@ -294,7 +294,7 @@ static void cpuid_fill(struct cpuid_policy *pol, const struct cpuid_level *lv,
 	}
 }
 
-int cpuid__make(const struct cpuid_policy *host, const char *name,
+int cpuid__make(const struct cpuid_policy *host, const char *name, bool enforced,
 		struct cpuid_policy *pol)
 {
 	const struct cpuid_level *lv = cpuid_level(name);
@@ -306,7 +306,7 @@ int cpuid__make(const struct cpuid_policy *host, const char *name,
 		cpuid__list_policies(stderr);
 		return -EINVAL;
 	}
-	ret = cpuid_check_host(host, lv);
+	ret = enforced ? cpuid_check_host(host, lv) : 0;
 	if (ret)
 		return ret;
 	id = cpuid_identity(host);
@@ -319,7 +319,8 @@ int cpuid__make(const struct cpuid_policy *host, const char *name,
 	return 0;
 }
 
-int cpuid__build(int kvm_fd, const char *name, struct cpuid_policy *pol)
+int cpuid__build(int kvm_fd, const char *name, bool enforced,
+		 struct cpuid_policy *pol)
 {
 	struct cpuid_policy *host = malloc(sizeof(*host));
 	int ret;
@@ -328,7 +329,7 @@ int cpuid__build(int kvm_fd, const char *name, struct cpuid_policy *pol)
 		return -ENOMEM;
 	ret = cpuid__supported(kvm_fd, host);
 	if (!ret)
-		ret = cpuid__make(host, name, pol);
+		ret = cpuid__make(host, name, enforced, pol);
 	free(host);
 	return ret;
 }

@@ -43,11 +43,16 @@ int cpuid__supported(int kvm_fd, struct cpuid_policy *pol);
 /*
  * Build policy `name` for this host's vendor.  Prints what is wrong and
  * returns -EINVAL for an unknown name, -ENOTSUP when the host lacks a
- * feature of it or has a vendor with no identity here.
+ * feature of it or has a vendor with no identity here.  `enforced` false:
+ * the host does not enforce CPUID (the probe saw the guest get the host's
+ * own values), so what its KVM can give is not what the guest gets and
+ * is not checked; the table is still what KVM is told and what a trace
+ * records.
  */
-int cpuid__build(int kvm_fd, const char *name, struct cpuid_policy *pol);
+int cpuid__build(int kvm_fd, const char *name, bool enforced,
+		 struct cpuid_policy *pol);
 /* The same from a given host table (what cpuid__supported() returns). */
-int cpuid__make(const struct cpuid_policy *host, const char *name,
+int cpuid__make(const struct cpuid_policy *host, const char *name, bool enforced,
 		struct cpuid_policy *pol);
 int cpuid__apply(int vcpu_fd, const struct cpuid_policy *pol);
 /* Is `name` a policy?  For the command line (no KVM needed). */

@@ -104,6 +104,11 @@ void insn__decode(const u8 *buf, size_t avail, bool long_mode,
 		out->kind = INSN_BRANCH;
 		return;
 	}
+	if (op == 0xf4 && !lock && !rep) {
+		out->kind = INSN_HLT;
+		out->len = (u8)i;
+		return;
+	}
 	if (op == 0x9d || op == 0xcf) {
 		out->kind = INSN_RFLAGS;	/* POPF, IRET */
 		return;
@@ -111,9 +116,12 @@ void insn__decode(const u8 *buf, size_t avail, bool long_mode,
 	if (op != 0x0f)
 		return;
 	insn_0f(buf + i, n - i, rex, opsize16, rep, out);
-	/* LOCK on any of these is #UD: the CPU raises it, not us. */
-	if (lock && out->len)
+	/* LOCK on any of these is #UD, whatever the host does. */
+	if (lock && out->len) {
 		memset(out, 0, sizeof(*out));
+		out->kind = INSN_UD;
+		return;
+	}
 	/* The emulated kinds' len counted from the second opcode byte. */
 	if (out->len) {
 		out->len = (u8)(out->len + i);
@@ -129,7 +137,8 @@ const char *insn__name(enum insn_kind kind)
 		[INSN_RDTSC] = "rdtsc", [INSN_RDTSCP] = "rdtscp",
 		[INSN_RDRAND] = "rdrand", [INSN_RDSEED] = "rdseed",
 		[INSN_FLUSH] = "flush", [INSN_RFLAGS] = "rflags",
+		[INSN_UD] = "locked (#UD)", [INSN_HLT] = "hlt",
 	};
 
-	return kind <= INSN_RFLAGS ? names[kind] : "?";
+	return kind <= INSN_HLT ? names[kind] : "?";
 }

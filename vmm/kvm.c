@@ -306,3 +306,17 @@ int kvm__get_dirty_log(const struct kvm *kvm, u64 *bitmap)
 		return -errno;
 	return 0;
 }
+
+int kvm__inject_exception(const struct kvm *kvm, u8 vector)
+{
+	struct kvm_vcpu_events ev;
+
+	if (ioctl(kvm->vcpu_fd, KVM_GET_VCPU_EVENTS, &ev) < 0)
+		return -errno;
+	ev.exception.injected = 1;
+	ev.exception.nr = vector;
+	ev.exception.has_error_code = 0;
+	ev.exception.error_code = 0;
+	ev.flags = 0;
+	return ioctl(kvm->vcpu_fd, KVM_SET_VCPU_EVENTS, &ev) < 0 ? -errno : 0;
+}

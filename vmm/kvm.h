@@ -56,6 +56,12 @@ int kvm__check_mem_size(u64 mem_size);
  */
 int kvm__enforce_pv_cpuid(const struct kvm *kvm);
 /*
+ * Have the next KVM_RUN deliver exception `vector` (no error code) at the
+ * current RIP, as if the instruction there had raised it: for what a
+ * host executes that the architecture faults on, or cannot execute at all.
+ */
+int kvm__inject_exception(const struct kvm *kvm, u8 vector);
+/*
  * KVM's dirty-page log on guest RAM (the replay core's memory digests):
  * enable it, and fetch-and-clear it into bitmap (one bit per 4 KiB page).
  */

@@ -76,6 +76,10 @@ static int sim_one(struct vm *vm, bool *branch)
 			return -EIO;
 		if (e == PIN_STEPPED)
 			return 1;	/* emulated (RDTSC...): not a branch */
+		if (e == PIN_GUEST_EXIT) {
+			vm->pmu.exit_pending = true;	/* HLT, done by step */
+			return 0;
+		}
 		*branch = vm->step.pending_branch;
 		ret = vcpu__kvm_run(vm);
 		if (ret == -EIO)

@@ -10,31 +10,74 @@
  * the future, so the first full match is the one), and on a mismatch the
  * guest steps over the instruction and the breakpoint goes back.
  *
- * The breakpoint is a HLT byte (0xf4) written over the instruction: it
- * exits as KVM_EXIT_HLT with RIP one past it on every host, including the
- * nested tier's kvm_amd, where neither hardware breakpoints nor INT3 exit
- * to the VMM (ENVIRONMENT.md).  The original byte is back in place
- * whenever the digest is taken or the guest steps.  Where the address has
- * no mapping yet, the guest is single-stepped to it instead.
+ * Two kinds of breakpoint:
+ *  - a hardware execute breakpoint (DR0 through KVM_GUESTDBG_USE_HW_BP)
+ *    where the host's KVM stops on one (the PVM-backed hosts): nothing in
+ *    guest memory changes, and no mapping is needed.  RFLAGS.RF does not
+ *    step over a hit there (ENVIRONMENT.md), so a miss is stepped over
+ *    with the breakpoint off, for every host alike.
+ *  - a HLT byte (0xf4) written over the instruction where it does not
+ *    (the nested tier's kvm_amd exits on neither hardware breakpoints nor
+ *    INT3): it exits as KVM_EXIT_HLT with RIP one past it.  The original
+ *    byte is back in place whenever the digest is taken or the guest
+ *    steps.  Where the address has no mapping yet, the guest is
+ *    single-stepped to it instead.
  */
 #include "pin_search.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 
+#include "probe.h"
 #include "report.h"
 #include "vm.h"
 
 #define HLT_BYTE 0xf4
+#define DR6_B0 0x1ULL
+#define DR7_L0 0x1ULL	/* DR0 enabled, execute, length 1 */
 
-static int pin_guest_debug(struct vm *vm, bool step)
+/* Single-step (breakpoint off), run to the hardware breakpoint, or plain. */
+static int pin_guest_debug(struct vm *vm, bool step, bool hwbp)
 {
-	struct kvm_guest_debug dbg = {
-		.control = step ? KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP : 0,
-	};
+	struct kvm_guest_debug dbg = { 0 };
 
+	if (step) {
+		dbg.control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP;
+	} else if (hwbp) {
+		dbg.control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP;
+		dbg.arch.debugreg[0] = vm->pin.linear;
+		dbg.arch.debugreg[7] = DR7_L0;
+	}
 	return ioctl(vm->kvm.vcpu_fd, KVM_SET_GUEST_DEBUG, &dbg) < 0 ? -errno : 0;
+}
+
+const char *pin__mech_name(enum pin_mech mech)
+{
+	return mech == PIN_MECH_HWBP ? "hardware breakpoints" :
+				       "HLT-byte breakpoints";
+}
+
+int pin__setup(struct vm *vm)
+{
+	const char *force = getenv("MICROVM_SEARCH");
+
+	probe__hw_breakpoint(&vm->caps);
+	vm->pin.mech = vm->caps.hw_breakpoint == PROBE_YES ? PIN_MECH_HWBP :
+							      PIN_MECH_HLT;
+	if (!force || !*force)
+		return 0;
+	if (!strcmp(force, "hlt")) {
+		vm->pin.mech = PIN_MECH_HLT;
+	} else if (strcmp(force, "hwbp")) {
+		pr_err("MICROVM_SEARCH=%s: expected hlt or hwbp", force);
+		return -EINVAL;
+	} else if (vm->pin.mech != PIN_MECH_HWBP) {
+		pr_err("MICROVM_SEARCH=hwbp: this host's KVM does not stop the guest on a hardware breakpoint (see --probe-host)");
+		return -EINVAL;
+	}
+	return 0;
 }
 
 static u8 *pin_byte(struct vm *vm)
@@ -63,6 +106,19 @@ static void pin_remove(struct vm *vm)
 	}
 }
 
+/*
+ * DR0 holds a linear address: RIP itself in long mode, CS base plus RIP
+ * below it (a real-mode guest's CS base is not zero).
+ */
+static u64 pin_linear(struct vm *vm, u64 rip)
+{
+	struct kvm_sregs sregs;
+
+	if (ioctl(vm->kvm.vcpu_fd, KVM_GET_SREGS, &sregs) < 0 || sregs.cs.l)
+		return rip;
+	return (sregs.cs.base + rip) & 0xffffffffULL;
+}
+
 void pin__arm(struct vm *vm, u64 rip)
 {
 	struct pin_search *ps = &vm->pin;
@@ -77,6 +133,12 @@ void pin__arm(struct vm *vm, u64 rip)
 	ps->armed = true;
 	ps->rip = rip;
 	ps->t0 = util__host_ns();
+	ps->searches++;
+	ps->step = false;
+	if (ps->mech == PIN_MECH_HWBP) {
+		ps->linear = pin_linear(vm, rip);
+		return;
+	}
 	if (!report__translate(&vm->kvm, rip, &gpa) &&
 	    guest_mem__ptr(&vm->kvm.mem, gpa, 1)) {
 		ps->gpa = gpa;
@@ -86,7 +148,6 @@ void pin__arm(struct vm *vm, u64 rip)
 		ps->stepping_all = true;
 	}
 	ps->step = ps->stepping_all;
-	ps->searches++;
 }
 
 void pin__disarm(struct vm *vm)
@@ -96,8 +157,8 @@ void pin__disarm(struct vm *vm)
 	if (!ps->armed)
 		return;
 	pin_remove(vm);
-	if (ps->step || ps->stepping_all)
-		pin_guest_debug(vm, false);
+	if (ps->step || ps->stepping_all || ps->mech == PIN_MECH_HWBP)
+		pin_guest_debug(vm, false, false);
 	ps->armed = false;
 	ps->step = false;
 	ps->stepping_all = false;
@@ -109,7 +170,7 @@ int pin__before_run(struct vm *vm)
 
 	if (!ps->armed)
 		return 0;
-	return pin_guest_debug(vm, ps->step);
+	return pin_guest_debug(vm, ps->step, ps->mech == PIN_MECH_HWBP);
 }
 
 /* Put RIP back on the breakpoint's instruction after its HLT exit. */
@@ -130,6 +191,51 @@ static u64 pin_rip(struct vm *vm)
 	return ioctl(vm->kvm.vcpu_fd, KVM_GET_REGS, &regs) < 0 ? 0 : regs.rip;
 }
 
+/*
+ * A hit with an interrupt or exception on its way in (KVM delivers it at
+ * the next entry, before the instruction): the guest is not at the
+ * instruction in the sense of a recorded stop, where nothing was pending.
+ */
+static bool pin_injecting(struct vm *vm)
+{
+	struct kvm_vcpu_events ev;
+
+	if (ioctl(vm->kvm.vcpu_fd, KVM_GET_VCPU_EVENTS, &ev) < 0)
+		return false;
+	return ev.interrupt.injected || ev.exception.injected ||
+	       ev.exception.pending || ev.nmi.injected;
+}
+
+/*
+ * A hardware breakpoint is a fault: the exit comes before the instruction
+ * runs, RIP on it.  A step over a miss ran with the breakpoint off;
+ * pin__before_run() turns it back on.
+ */
+static enum pin_exit pin_after_hwbp(struct vm *vm)
+{
+	struct pin_search *ps = &vm->pin;
+	struct kvm_run *run = vm->kvm.run;
+
+	if (run->exit_reason != KVM_EXIT_DEBUG) {
+		ps->step = false;
+		return PIN_NOT_OURS;
+	}
+	if (ps->step) {
+		ps->step = false;
+		return PIN_STEPPED;
+	}
+	if (!(run->debug.arch.dr6 & DR6_B0) || pin_rip(vm) != ps->rip)
+		return PIN_NOT_OURS;
+	if (pin_injecting(vm)) {
+		/* Not yet at the instruction: the event goes in first. */
+		ps->injecting++;
+		ps->step = true;
+		return PIN_STEPPED;
+	}
+	ps->hits++;
+	return PIN_HIT;
+}
+
 enum pin_exit pin__after_run(struct vm *vm, int ret)
 {
 	struct pin_search *ps = &vm->pin;
@@ -137,10 +243,12 @@ enum pin_exit pin__after_run(struct vm *vm, int ret)
 
 	if (!ps->armed || ret < 0)
 		return PIN_NOT_OURS;
+	if (ps->mech == PIN_MECH_HWBP)
+		return pin_after_hwbp(vm);
 	if (ps->step && !ps->stepping_all) {
 		/* Stepped over the original instruction: the breakpoint back. */
 		ps->step = false;
-		pin_guest_debug(vm, false);
+		pin_guest_debug(vm, false, false);
 		pin_insert(vm);
 		return run->exit_reason == KVM_EXIT_DEBUG ? PIN_STEPPED :
 							     PIN_NOT_OURS;
@@ -169,10 +277,17 @@ void pin__miss(struct vm *vm)
 void pin__found(struct vm *vm)
 {
 	struct pin_search *ps = &vm->pin;
+	u64 ns = util__host_ns() - ps->t0;
 
 	ps->total_hits += ps->hits;
 	ps->total_steps += ps->steps;
-	ps->total_ns += util__host_ns() - ps->t0;
+	ps->total_ns += ns;
+	if (ns > ps->max_ns)
+		ps->max_ns = ns;
 	ps->found++;
+	pr_debug("replay: asynchronous position %llu at rip %#llx found with %s: %llu hits, %llu single steps, %.3f ms",
+		 (unsigned long long)ps->found, (unsigned long long)ps->rip,
+		 pin__mech_name(ps->mech), (unsigned long long)ps->hits,
+		 (unsigned long long)ps->steps, ns / 1e6);
 	pin__disarm(vm);
 }

@@ -11,17 +11,26 @@
  */
 struct vm;
 
+/* How the guest is stopped at the target RIP. */
+enum pin_mech {
+	PIN_MECH_HLT,	/* a HLT byte over the instruction: every host */
+	PIN_MECH_HWBP,	/* a hardware execute breakpoint, DR0 */
+};
+
 struct pin_search {
+	enum pin_mech mech;
 	bool armed;
 	u64 rip;		/* the target's guest-virtual RIP */
-	u64 gpa;		/* where the breakpoint byte is */
+	u64 linear;		/* hardware breakpoint: RIP as DR0 wants it */
+	u64 gpa;		/* HLT byte: where it is */
 	u8 saved;		/* the instruction byte under it */
 	bool inserted;
 	bool step;		/* the next KVM_RUN single-steps */
 	bool stepping_all;	/* no mapping for RIP: step all the way */
 	u64 t0, hits, steps;	/* this search */
 	/* Totals, for the report at the end. */
-	u64 searches, found, total_hits, total_steps, total_ns;
+	u64 searches, found, total_hits, total_steps, total_ns, max_ns;
+	u64 injecting;		/* hits with an event being injected */
 };
 
 enum pin_exit {
@@ -33,6 +42,13 @@ enum pin_exit {
 	PIN_GUEST_EXIT,	/* PMU landing: a guest exit waits in the run area */
 };
 
+/*
+ * Replay start: hardware breakpoints where this host's KVM stops on them
+ * (no guest byte changes), the HLT byte elsewhere.  MICROVM_SEARCH=hlt or
+ * =hwbp forces one (tests); -EINVAL for a value it cannot honour.
+ */
+int pin__setup(struct vm *vm);
+const char *pin__mech_name(enum pin_mech mech);
 void pin__arm(struct vm *vm, u64 rip);
 void pin__disarm(struct vm *vm);
 /* Before each KVM_RUN while armed: single-step or not. */

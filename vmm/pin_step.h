@@ -52,7 +52,7 @@ struct pin_step {
 	u64 branches, insns;
 	u64 total_insns, total_branches;	/* for the report */
 	u64 emulated[4];	/* rdtsc, rdtscp, rdrand, rdseed */
-	u64 irqs, tlb_misses;
+	u64 irqs, tlb_misses, halts;
 	struct {
 		bool active;	/* injected, entry not seen yet */
 		u64 handler, gpa;
@@ -68,8 +68,9 @@ int pin_step__start(struct vm *vm);
 void pin_step__stop(struct vm *vm);
 /*
  * Before each KVM_RUN: look at the next instruction.  PIN_STEPPED when it
- * was emulated (a stop without KVM_RUN), PIN_NOT_OURS to run the guest,
- * PIN_FAILED (vm stopped, reason said).
+ * was emulated (a stop without KVM_RUN), PIN_GUEST_EXIT when it was a HLT
+ * done here (its exit waits in the run area), PIN_NOT_OURS to run the
+ * guest, PIN_FAILED (vm stopped, reason said).
  */
 enum pin_exit pin_step__before_run(struct vm *vm);
 /* After KVM_RUN: PIN_STEPPED (a stop), PIN_AGAIN, or a guest exit. */

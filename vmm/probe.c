@@ -60,7 +60,7 @@ static int probe_vm_create(struct probe_vm *p, const u8 *code, size_t len,
 	 * The lowest policy: it can be built on any host, and it hides the
 	 * most, so a host that does not enforce it shows the most.
 	 */
-	ret = policy_cpuid ? cpuid__build(p->kvm.sys_fd, "v1", &p->cpuid) :
+	ret = policy_cpuid ? cpuid__build(p->kvm.sys_fd, "v1", true, &p->cpuid) :
 			     cpuid__supported(p->kvm.sys_fd, &p->cpuid);
 	if (!ret)
 		ret = cpuid__apply(p->kvm.vcpu_fd, &p->cpuid);
@@ -116,11 +116,21 @@ static void probe_cpuid(struct host_caps *caps)
 		0xef,				/* out dx, eax */
 		0x89, 0xf0,			/* mov eax, esi */
 		0xef,				/* out dx, eax */
+		0xb8, 0x01, 0x00, 0x00, 0x80,	/* mov eax, 0x80000001 */
+		0x31, 0xc9,			/* xor ecx, ecx */
+		0x0f, 0xa2,			/* cpuid */
+		0x89, 0xd6,			/* mov esi, edx */
+		0x89, 0xcf,			/* mov edi, ecx */
+		0x66, 0xba, PROBE_PORT, 0x00,	/* mov dx, PROBE_PORT */
+		0x89, 0xf8,			/* mov eax, edi */
+		0xef,				/* out dx, eax */
+		0x89, 0xf0,			/* mov eax, esi */
+		0xef,				/* out dx, eax */
 		0xf4,				/* hlt */
 	};
 	const struct kvm_cpuid_entry2 *l1;
 	struct probe_vm p;
-	u32 vals[2];
+	u32 vals[4];
 	int n = 0, i, r;
 
 	if (probe_vm_create(&p, code, sizeof(code), true))
@@ -131,10 +141,14 @@ static void probe_cpuid(struct host_caps *caps)
 		r = probe_run(&p);
 		if (r != KVM_EXIT_IO)
 			break;
-		if (run->io.port == PROBE_PORT && run->io.size == 4 && n < 2)
+		if (run->io.port == PROBE_PORT && run->io.size == 4 && n < 4)
 			memcpy(&vals[n++], (u8 *)run + run->io.data_offset, 4);
 	}
-	if (n == 2 && (l1 = cpuid__find(&p.cpuid, 1, 0))) {
+	if (n == 4) {
+		caps->seen_x1_ecx = vals[2];
+		caps->seen_x1_edx = vals[3];
+	}
+	if (n == 4 && (l1 = cpuid__find(&p.cpuid, 1, 0))) {
 		/* OSXSAVE (ECX bit 27) mirrors CR4, not the policy. */
 		u32 extra_ecx = vals[0] & ~l1->ecx & ~(1u << 27);
 		u32 extra_edx = vals[1] & ~l1->edx;
@@ -374,7 +388,7 @@ out:
 	probe_vm_destroy(&p);
 }
 
-static void probe_hw_breakpoint(struct host_caps *caps)
+void probe__hw_breakpoint(struct host_caps *caps)
 {
 	struct kvm_guest_debug dbg = {
 		.control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP,
@@ -581,7 +595,7 @@ int probe__full(struct host_caps *caps)
 {
 	probe__quick(caps);
 	probe_singlestep(caps);
-	probe_hw_breakpoint(caps);
+	probe__hw_breakpoint(caps);
 	probe_pmu(caps);
 	probe_speed(caps);
 	probe_sync_exits(caps);	/* sized by probe_speed()'s figure */

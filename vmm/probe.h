@@ -37,6 +37,7 @@ enum probe_insn {
 struct host_caps {
 	enum probe_answer cpuid_enforced;
 	u32 seen_l1_ecx, seen_l1_edx;	/* what the guest's CPUID returned */
+	u32 seen_x1_ecx, seen_x1_edx;	/* and for leaf 0x80000001 */
 	/* YES: executes; NO: emulation failure; UNKNOWN: host lacks it. */
 	enum probe_answer insn[PROBE_INSN_NR];
 	/* SYSCALL from CPL 3 arrives at LSTAR in CPL 0 */
@@ -66,6 +67,8 @@ const char *probe__insn_name(enum probe_insn insn);
  * instruction probes): a few milliseconds.  Each answer it cannot get stays UNKNOWN.
  */
 int probe__quick(struct host_caps *caps);
+/* Hardware execute breakpoints, and whether RFLAGS.RF steps over one. */
+void probe__hw_breakpoint(struct host_caps *caps);
 /* Everything, including the timing probes; for --probe-host. */
 int probe__full(struct host_caps *caps);
 /* --probe-host: run every probe and print a table on stdout. */

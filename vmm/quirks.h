@@ -19,7 +19,9 @@
  * - INT3 cannot execute in 64-bit mode (same emulators): on the internal
  *   error, when the byte at RIP is 0xCC, skip it and inject #BP, which is
  *   exactly what the instruction would have done.  Likewise FWAIT: a no-op
- *   unless an x87 exception is pending, then #MF.
+ *   unless an x87 exception is pending, then #MF.  And RDTSCP where the
+ *   CPUID the guest sees (the host's, the policy not being enforced) has
+ *   none: #UD, which is what the CPU would raise.
  * - SYSCALL from ring 3 only half works (PVM-style hosts): RIP, RCX, R11
  *   and RFLAGS are updated but CS/SS stay at CPL 3, so the kernel's entry
  *   code runs in user mode and faults.  microvm completes the instruction

@@ -132,10 +132,14 @@ static void vcpu_inject(struct vm *vm)
 	}
 	if (!run->ready_for_interrupt_injection) {
 		/* IF=0 or an interrupt shadow: exit as soon as it opens. */
+		if (util__get_verbose() >= 2)
+			fprintf(stderr, "window requested\n");
 		run->request_interrupt_window = 1;
 		return;
 	}
 	irq.irq = pic__ack(&vm->pic);
+	if (util__get_verbose() >= 2)
+		fprintf(stderr, "inject vector %u\n", irq.irq);
 	if (ioctl(vm->kvm.vcpu_fd, KVM_INTERRUPT, &irq) < 0) {
 		pr_err("KVM_INTERRUPT (vector %u): %s", irq.irq,
 		       strerror(errno));
@@ -414,7 +418,7 @@ static enum vcpu_next vcpu_prepare(struct vm *vm, bool deliver)
 }
 
 /* Single-step backend: true when this stop needs no KVM_RUN. */
-static bool vcpu_step_before(struct vm *vm, bool *deliver)
+static bool vcpu_step_before(struct vm *vm, bool *deliver, bool *have_exit)
 {
 	switch (pin_step__before_run(vm)) {
 	case PIN_STEPPED:	/* emulated: a new position */
@@ -423,6 +427,9 @@ static bool vcpu_step_before(struct vm *vm, bool *deliver)
 	case PIN_FAILED:	/* the vm is stopped */
 		*deliver = false;
 		return true;
+	case PIN_GUEST_EXIT:	/* HLT, done by the backend */
+		*have_exit = true;
+		return false;
 	default:
 		return false;
 	}
@@ -537,11 +544,12 @@ void vcpu__run(struct vm *vm)
 		have_exit = false;
 		if (vm->pmu.on && vcpu_pmu_before(vm, &deliver, &have_exit))
 			continue;
+		if (!have_exit && vm->step.on &&
+		    vcpu_step_before(vm, &deliver, &have_exit))
+			continue;
 		if (have_exit) {
 			ret = 0;
 		} else {
-			if (vm->step.on && vcpu_step_before(vm, &deliver))
-				continue;
 			if (!vm->step.on)
 				vm_replay__before_run(vm);
 			ret = vcpu__kvm_run(vm);

@@ -166,7 +166,8 @@ static int vm_setup_kvm(struct vm *vm)
 	if (ret)
 		return ret;
 	quirks__init(&vm->quirks, &vm->kvm, &vm->caps);
-	ret = cpuid__build(vm->kvm.sys_fd, vm->cfg.cpu_policy, &vm->cpuid);
+	ret = cpuid__build(vm->kvm.sys_fd, vm->cfg.cpu_policy,
+			   vm->caps.cpuid_enforced != PROBE_NO, &vm->cpuid);
 	if (!ret)
 		ret = cpuid__apply(vm->kvm.vcpu_fd, &vm->cpuid);
 	if (!ret)

@@ -297,11 +297,48 @@ static void machine_cpuid(const struct vm *vm, struct replay_machine *m)
 		};
 	}
 	if (vm->caps.cpuid_enforced == PROBE_NO) {
-		/* What this host showed the guest instead: leaf 1. */
+		/* What this host showed the guest instead: the feature leaves. */
 		m->cpuid_seen[m->ncpuid_seen++] = (struct replay_cpuid){
 			1, 0, 0, 0, vm->caps.seen_l1_ecx, vm->caps.seen_l1_edx,
 		};
+		m->cpuid_seen[m->ncpuid_seen++] = (struct replay_cpuid){
+			0x80000001u, 0, 0, 0, vm->caps.seen_x1_ecx,
+			vm->caps.seen_x1_edx,
+		};
 	}
+}
+
+static const char *cpuid_view(const struct replay_machine *m, char *buf,
+			      size_t len)
+{
+	size_t n = 0;
+
+	if (!m->ncpuid_seen)
+		return "the CPU policy, enforced";
+	n += (size_t)snprintf(buf, len, "the host's own CPUID");
+	for (unsigned int i = 0; i < m->ncpuid_seen && n < len; i++)
+		n += (size_t)snprintf(buf + n, len - n, ", leaf %#x ecx=%08x edx=%08x",
+				      m->cpuid_seen[i].function,
+				      m->cpuid_seen[i].ecx, m->cpuid_seen[i].edx);
+	return buf;
+}
+
+/*
+ * Where the policy is not enforced the guest saw the host's own feature
+ * leaves: a replay must see the same ones, and the same kind of host.
+ */
+static int cpuid_seen_compare(const struct replay_machine *now,
+			      const struct replay_machine *rec)
+{
+	char a[160], b[160];
+
+	if (now->ncpuid_seen == rec->ncpuid_seen &&
+	    !memcmp(now->cpuid_seen, rec->cpuid_seen,
+		    now->ncpuid_seen * sizeof(now->cpuid_seen[0])))
+		return 0;
+	pr_err("cannot replay: the guest would see another CPU here: it saw %s when recorded; here it would see %s",
+	       cpuid_view(rec, a, sizeof(a)), cpuid_view(now, b, sizeof(b)));
+	return -EINVAL;
 }
 
 static int machine_describe(struct vm *vm, struct replay_machine *m)
@@ -375,6 +412,8 @@ static int machine_compare(const struct vm *vm, const struct replay_machine *rec
 			return -EINVAL;
 		}
 	}
+	if (cpuid_seen_compare(&now, rec))
+		return -EINVAL;
 	if (now.ncpuid != rec->ncpuid ||
 	    memcmp(now.cpuid, rec->cpuid, now.ncpuid * sizeof(now.cpuid[0]))) {
 		pr_err("cannot replay: this host's CPU policy differs from the recorded one (another CPU vendor, or a policy this host cannot give)");
@@ -650,6 +689,11 @@ int vm_replay__start(struct vm *vm)
 		ret = machine_compare(vm, &m);
 		if (ret)
 			return ret;
+		if (!vm_replay_exact(vm)) {
+			ret = pin__setup(vm);
+			if (ret)
+				return ret;
+		}
 		rp->progress = isatty(STDERR_FILENO) && util__get_verbose() >= 0;
 		rp->trace_size = stat(rp->path, &st) ? 0 : (u64)st.st_size;
 		rp->start_ns = util__host_ns();
@@ -690,10 +734,41 @@ static void progress_line(struct vm *vm, bool last)
 		(unsigned long long)events, (now - rp->start_ns) / 1e9);
 }
 
+/*
+ * -vv: every exit with its kind and RIP, so that a recording's and a
+ * replay's sequences can be compared line by line when they part.
+ */
+static void log_exit(struct vm *vm, bool sync)
+{
+	const struct kvm_run *run = vm->kvm.run;
+	struct kvm_regs regs;
+	struct replay_pos pos;
+
+	if (ioctl(vm->kvm.vcpu_fd, KVM_GET_REGS, &regs) < 0)
+		regs.rip = 0;
+	replay__position(vm->rp.r, &pos);
+	if (!sync) {
+		fprintf(stderr, "exit %llu+: async rip=%#llx\n",
+			(unsigned long long)pos.exits, (unsigned long long)regs.rip);
+		return;
+	}
+	fprintf(stderr, "exit %llu: reason %u rip=%#llx", (unsigned long long)pos.exits + 1,
+		run->exit_reason, (unsigned long long)regs.rip);
+	if (run->exit_reason == KVM_EXIT_IO)
+		fprintf(stderr, " %s port %#x", run->io.direction ? "out" : "in",
+			run->io.port);
+	else if (run->exit_reason == KVM_EXIT_MMIO)
+		fprintf(stderr, " %s %#llx", run->mmio.is_write ? "write" : "read",
+			(unsigned long long)run->mmio.phys_addr);
+	fprintf(stderr, "\n");
+}
+
 bool vm_replay__exit(struct vm *vm, bool sync)
 {
 	if (vm->rp.progress && !(++vm->rp.exits_seen & 255))
 		progress_line(vm, false);
+	if (util__get_verbose() >= 2 && vm->rp.mode != REPLAY_OFF)
+		log_exit(vm, sync);
 	vm->rp.located = false;
 	return !replay__exit(vm->rp.r, sync ? REPLAY_EXIT_SYNC :
 					      REPLAY_EXIT_ASYNC);
@@ -758,9 +833,11 @@ bool vm_replay__at_target(struct vm *vm)
 		if (util__host_ns() - vm->pin.t0 > PIN_BUDGET_NS) {
 			char buf[128];
 
-			pr_err("replay: %s not found after %llu breakpoint hits and %llu steps in %llu s; giving up",
+			pr_err("replay: %s not found after %llu hits of its %s and %llu steps in %llu s; giving up",
 			       replay__pos_str(&next, buf, sizeof(buf)),
 			       (unsigned long long)vm->pin.hits,
+			       vm->pin.mech == PIN_MECH_HWBP ?
+					"hardware breakpoint" : "HLT byte",
 			       (unsigned long long)vm->pin.steps,
 			       (unsigned long long)(PIN_BUDGET_NS / NSEC_PER_SEC));
 			vm->rp.refused = true;
@@ -892,11 +969,13 @@ int vm_replay__finish(struct vm *vm, int code)
 		return code;
 	}
 	if (vm->pin.searches)
-		pr_info("replay: %llu asynchronous positions found with %llu breakpoint hits and %llu single steps in %.3f s",
+		pr_info("replay: %llu asynchronous positions found with %s: %llu hits (and %llu with an interrupt on its way in) and %llu single steps in %.3f s (slowest %.1f ms)",
 			(unsigned long long)vm->pin.found,
+			pin__mech_name(vm->pin.mech),
 			(unsigned long long)vm->pin.total_hits,
+			(unsigned long long)vm->pin.injecting,
 			(unsigned long long)vm->pin.total_steps,
-			vm->pin.total_ns / 1e9);
+			vm->pin.total_ns / 1e9, vm->pin.max_ns / 1e6);
 	if (st == REPLAY_OK) {
 		fprintf(stderr, "replay: identical (%s, final state digest %016" PRIx64 "%s)\n",
 			replay__pos_str(&pos, buf, sizeof(buf)), rp->serial_hash,

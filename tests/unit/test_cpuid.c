@@ -55,7 +55,7 @@ static void test_identity_is_fixed(void)
 	char vendor[13] = "", brand[49] = "";
 
 	make_host(&host, "AuthenticAMD");
-	CHECK_EQ(cpuid__make(&host, "default", &pol), 0);
+	CHECK_EQ(cpuid__make(&host, "default", true, &pol), 0);
 	CHECK(!strcmp(pol.vendor, "AuthenticAMD"));
 	memcpy(vendor, &leaf(&pol, 0)->ebx, 4);
 	memcpy(vendor + 4, &leaf(&pol, 0)->edx, 4);
@@ -77,7 +77,7 @@ static void test_identity_is_fixed(void)
 		CHECK(cpuid__find(&pol, fn, 0) != NULL);
 
 	make_host(&host, "GenuineIntel");
-	CHECK_EQ(cpuid__make(&host, "default", &pol), 0);
+	CHECK_EQ(cpuid__make(&host, "default", true, &pol), 0);
 	CHECK_EQ(leaf(&pol, 1)->eax, 0x00050654);
 	CHECK_EQ(leaf(&pol, 0x80000000)->ebx, 0);	/* vendor is AMD's habit */
 }
@@ -87,9 +87,9 @@ static void test_features_are_the_policy(void)
 	struct cpuid_policy host, v1, v2, def;
 
 	make_host(&host, "AuthenticAMD");
-	CHECK_EQ(cpuid__make(&host, "v1", &v1), 0);
-	CHECK_EQ(cpuid__make(&host, "v2", &v2), 0);
-	CHECK_EQ(cpuid__make(&host, "default", &def), 0);
+	CHECK_EQ(cpuid__make(&host, "v1", true, &v1), 0);
+	CHECK_EQ(cpuid__make(&host, "v2", true, &v2), 0);
+	CHECK_EQ(cpuid__make(&host, "default", true, &def), 0);
 	/* Exactly the level's bits, whatever else the host has. */
 	CHECK_EQ(leaf(&v1, 1)->ecx, 0);
 	CHECK_EQ(leaf(&v2, 1)->ecx, 0x00982201);
@@ -121,9 +121,9 @@ static void test_host_shortfall(void)
 	fflush(stderr);
 	saved = dup(2);
 	dup2(fds[1], 2);
-	CHECK_EQ(cpuid__make(&host, "default", &pol), (u64)(s64)-ENOTSUP);
-	CHECK_EQ(cpuid__make(&host, "v2", &pol), (u64)(s64)-ENOTSUP);
-	CHECK_EQ(cpuid__make(&host, "nonsense", &pol), (u64)(s64)-EINVAL);
+	CHECK_EQ(cpuid__make(&host, "default", true, &pol), (u64)(s64)-ENOTSUP);
+	CHECK_EQ(cpuid__make(&host, "v2", true, &pol), (u64)(s64)-ENOTSUP);
+	CHECK_EQ(cpuid__make(&host, "nonsense", true, &pol), (u64)(s64)-EINVAL);
 	fflush(stderr);
 	dup2(saved, 2);
 	close(fds[1]);
@@ -133,11 +133,17 @@ static void test_host_shortfall(void)
 	CHECK(strstr(msg, "SSE4.2") && strstr(msg, "--cpu-policy"));
 	CHECK(strstr(msg, "unknown CPU policy 'nonsense'"));
 	/* The lower level does not need it. */
-	CHECK_EQ(cpuid__make(&host, "v1", &pol), 0);
+	CHECK_EQ(cpuid__make(&host, "v1", true, &pol), 0);
+	/*
+	 * A host that does not enforce CPUID shows the guest its own
+	 * values whatever KVM offers: nothing to check, the policy is built.
+	 */
+	CHECK_EQ(cpuid__make(&host, "default", false, &pol), 0);
+	CHECK(cpuid__find(&pol, 1, 0)->ecx & (1u << 20));
 	close(saved);
 	/* A vendor without an identity is refused (says so on stderr). */
 	make_host(&host, "HygonGenuine");
-	CHECK_EQ(cpuid__make(&host, "v1", &pol), (u64)(s64)-ENOTSUP);
+	CHECK_EQ(cpuid__make(&host, "v1", true, &pol), (u64)(s64)-ENOTSUP);
 }
 
 int main(void)
