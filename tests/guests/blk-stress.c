@@ -80,7 +80,6 @@
 #define POOLS_END		(POOL_B + POOL_BYTES)
 
 /* struct boot_params offsets (Documentation/arch/x86/zero-page.rst) */
-#define BP_CMD_LINE_PTR		0x228
 #define BP_E820_ENTRIES		0x1e8
 #define BP_E820_TABLE		0x2d0
 
@@ -728,40 +727,15 @@ static void gen_errors(uint32_t i, struct req *r)
 
 /* ---- setup ------------------------------------------------------------ */
 
-static const char *cmdline_arg(const char *cmdline, const char *key,
-			       unsigned int *len)
-{
-	size_t klen = strlen(key);
-	const char *p = cmdline;
-
-	while (p && *p) {
-		while (*p == ' ')
-			p++;
-		if (!memcmp(p, key, klen)) {
-			const char *v = p + klen;
-
-			for (*len = 0; v[*len] && v[*len] != ' '; (*len)++)
-				;
-			return v;
-		}
-		while (*p && *p != ' ')
-			p++;
-	}
-	return NULL;
-}
-
 static void parse_cmdline(const uint8_t *zp)
 {
-	const char *cmdline = (const char *)(uintptr_t)
-		*(const uint32_t *)(zp + BP_CMD_LINE_PTR);
+	const char *cmdline = rt_cmdline(zp);
 	const char *v;
 	unsigned int len;
 
-	if (!cmdline)
-		return;
-	v = cmdline_arg(cmdline, "blk-stress.mode=", &len);
+	v = rt_cmdline_arg(cmdline, "blk-stress.mode", &len);
 	ro_mode = v && len == 2 && !memcmp(v, "ro", 2);
-	v = cmdline_arg(cmdline, "blk-stress.id=", &len);
+	v = rt_cmdline_arg(cmdline, "blk-stress.id", &len);
 	if (v) {
 		if (len > ID_BYTES)
 			len = ID_BYTES;

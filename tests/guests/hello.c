@@ -5,19 +5,9 @@
  */
 #include "rt.h"
 
-/* struct boot_params offsets (Documentation/arch/x86/zero-page.rst) */
-#define BP_EXT_CMD_LINE_PTR	0x0c8
-#define BP_CMD_LINE_PTR		0x228
-
 int main(const void *zero_page)
 {
-	const uint8_t *zp = zero_page;
-	uint64_t ptr;
-
 	rt_puts("Hello from microvm test guest\n");
-
-	ptr = *(const uint32_t *)(zp + BP_CMD_LINE_PTR) |
-	      (uint64_t)*(const uint32_t *)(zp + BP_EXT_CMD_LINE_PTR) << 32;
-	rt_printf("cmdline: %s\n", ptr ? (const char *)ptr : "");
+	rt_printf("cmdline: %s\n", rt_cmdline(zero_page));
 	return 0;
 }

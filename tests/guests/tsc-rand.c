@@ -52,9 +52,6 @@
  */
 #include "rt.h"
 
-#define BP_EXT_CMD_LINE_PTR	0x0c8
-#define BP_CMD_LINE_PTR		0x228
-
 #define HZ		50
 #define ROUNDS		32
 #define WORK		128	/* work iterations per round, interrupts on */
@@ -267,36 +264,6 @@ static void print_cpuid(void)
 		  rdrand, rdseed, rdtscp);
 }
 
-/* The value of KEY=... on the command line, or NULL. */
-static const char *cmdline_value(const char *cmdline, const char *key)
-{
-	size_t klen = strlen(key);
-	const char *p = cmdline;
-
-	while (p && *p) {
-		while (*p == ' ')
-			p++;
-		if (!memcmp(p, key, klen) && p[klen] == '=')
-			return p + klen + 1;
-		while (*p && *p != ' ')
-			p++;
-	}
-	return NULL;
-}
-
-static unsigned long cmdline_ulong(const char *cmdline, const char *key,
-				   unsigned long dflt)
-{
-	const char *v = cmdline_value(cmdline, key);
-	unsigned long n = 0;
-
-	if (!v || *v < '0' || *v > '9')
-		return dflt;
-	while (*v >= '0' && *v <= '9')
-		n = n * 10 + (unsigned long)(*v++ - '0');
-	return n;
-}
-
 static int rand_mode(void)
 {
 	uint64_t d, dmin = ~0ull, dmax = 0;
@@ -386,18 +353,14 @@ static int spin_mode(unsigned long iters)
 
 int main(const void *zero_page)
 {
-	const uint8_t *zp = zero_page;
-	const char *cmdline, *mode;
+	const char *cmdline = rt_cmdline(zero_page), *mode;
 	unsigned long hz;
-	uint64_t ptr;
+	unsigned int len;
 	int spin;
 
-	ptr = *(const uint32_t *)(zp + BP_CMD_LINE_PTR) |
-	      (uint64_t)*(const uint32_t *)(zp + BP_EXT_CMD_LINE_PTR) << 32;
-	cmdline = ptr ? (const char *)ptr : "";
-	mode = cmdline_value(cmdline, "tsc-rand.mode");
-	spin = mode && !memcmp(mode, "spin", 4) && (mode[4] == ' ' || !mode[4]);
-	hz = cmdline_ulong(cmdline, "tsc-rand.hz", HZ);
+	mode = rt_cmdline_arg(cmdline, "tsc-rand.mode", &len);
+	spin = mode && len == 4 && !memcmp(mode, "spin", 4);
+	hz = rt_cmdline_ulong(cmdline, "tsc-rand.hz", HZ);
 	if (hz < 19 || hz > 10000)
 		hz = HZ;	/* the PIT's divisor is 16 bits: >= 19 Hz */
 
@@ -407,7 +370,7 @@ int main(const void *zero_page)
 	rt_pit_set_periodic((unsigned int)hz);
 	rt_printf("tsc-rand: mode %s, PIT %lu Hz\n", spin ? "spin" : "rand", hz);
 	if (spin)
-		return spin_mode(cmdline_ulong(cmdline, "tsc-rand.iters",
+		return spin_mode(rt_cmdline_ulong(cmdline, "tsc-rand.iters",
 					       SPIN_ITERS));
 	return rand_mode();
 }

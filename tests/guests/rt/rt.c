@@ -405,3 +405,54 @@ void rt_start(const void *zero_page)
 	serial_init();
 	rt_exit(main(zero_page));
 }
+
+/* ---- the command line (Linux boot protocol zero page) ---- */
+
+/* struct boot_params offsets (Documentation/arch/x86/zero-page.rst) */
+#define BP_EXT_CMD_LINE_PTR	0x0c8
+#define BP_CMD_LINE_PTR		0x228
+
+const char *rt_cmdline(const void *zero_page)
+{
+	const uint8_t *zp = zero_page;
+	uint64_t ptr = *(const uint32_t *)(zp + BP_CMD_LINE_PTR) |
+		       (uint64_t)*(const uint32_t *)(zp + BP_EXT_CMD_LINE_PTR) << 32;
+
+	return ptr ? (const char *)(uintptr_t)ptr : "";
+}
+
+const char *rt_cmdline_arg(const char *cmdline, const char *key,
+			   unsigned int *len)
+{
+	size_t klen = strlen(key);
+	const char *p = cmdline;
+
+	while (p && *p) {
+		while (*p == ' ')
+			p++;
+		if (!memcmp(p, key, klen) && p[klen] == '=') {
+			const char *v = p + klen + 1;
+
+			for (*len = 0; v[*len] && v[*len] != ' '; (*len)++)
+				;
+			return v;
+		}
+		while (*p && *p != ' ')
+			p++;
+	}
+	return NULL;
+}
+
+unsigned long rt_cmdline_ulong(const char *cmdline, const char *key,
+			       unsigned long dflt)
+{
+	unsigned int len;
+	const char *v = rt_cmdline_arg(cmdline, key, &len);
+	unsigned long n = 0;
+
+	if (!v || !len || *v < '0' || *v > '9')
+		return dflt;
+	while (len-- && *v >= '0' && *v <= '9')
+		n = n * 10 + (unsigned long)(*v++ - '0');
+	return n;
+}

@@ -116,6 +116,17 @@ void *memmove(void *dst, const void *src, size_t n);
 int memcmp(const void *a, const void *b, size_t n);
 size_t strlen(const char *s);
 
+/*
+ * The kernel command line the VMM put in the zero page ("" if none), and
+ * the value of "key=value" on it: its start and length up to the next
+ * space, or NULL; as a decimal number, or dflt.
+ */
+const char *rt_cmdline(const void *zero_page);
+const char *rt_cmdline_arg(const char *cmdline, const char *key,
+			   unsigned int *len);
+unsigned long rt_cmdline_ulong(const char *cmdline, const char *key,
+			       unsigned long dflt);
+
 /* Provided by each guest; its return value is the VM's exit status. */
 int main(const void *zero_page);
 
