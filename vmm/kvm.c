@@ -320,3 +320,14 @@ int kvm__inject_exception(const struct kvm *kvm, u8 vector)
 	ev.flags = 0;
 	return ioctl(kvm->vcpu_fd, KVM_SET_VCPU_EVENTS, &ev) < 0 ? -errno : 0;
 }
+
+__u64 *kvm__gpr(struct kvm_regs *r, unsigned int enc)
+{
+	__u64 *const map[16] = {
+		&r->rax, &r->rcx, &r->rdx, &r->rbx, &r->rsp, &r->rbp, &r->rsi,
+		&r->rdi, &r->r8, &r->r9, &r->r10, &r->r11, &r->r12, &r->r13,
+		&r->r14, &r->r15,
+	};
+
+	return map[enc & 15];
+}

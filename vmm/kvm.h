@@ -61,6 +61,8 @@ int kvm__enforce_pv_cpuid(const struct kvm *kvm);
  * host executes that the architecture faults on, or cannot execute at all.
  */
 int kvm__inject_exception(const struct kvm *kvm, u8 vector);
+/* General register `enc` (x86 encoding order: rax, rcx, rdx, rbx, ...). */
+__u64 *kvm__gpr(struct kvm_regs *r, unsigned int enc);
 /*
  * KVM's dirty-page log on guest RAM (the replay core's memory digests):
  * enable it, and fetch-and-clear it into bitmap (one bit per 4 KiB page).

@@ -162,17 +162,6 @@ void pin_step__stop(struct vm *vm)
 	vm->step.on = false;
 }
 
-static __u64 *step_reg(struct kvm_regs *r, u8 enc)
-{
-	__u64 *const map[16] = {
-		&r->rax, &r->rcx, &r->rdx, &r->rbx, &r->rsp, &r->rbp, &r->rsi,
-		&r->rdi, &r->r8, &r->r9, &r->r10, &r->r11, &r->r12, &r->r13,
-		&r->r14, &r->r15,
-	};
-
-	return map[enc & 15];
-}
-
 static u64 step_msr(struct vm *vm, u32 index)
 {
 	u64 v = 0;
@@ -225,7 +214,7 @@ static int step_emulate(struct vm *vm, const struct insn *in)
 		break;
 	default:
 		v = vm_replay__value(vm, VM_REPLAY_RAND, step_random());
-		step_write_reg(step_reg(r, in->reg), v, in->opsize);
+		step_write_reg(kvm__gpr(r, in->reg), v, in->opsize);
 		r->rflags = (r->rflags & ~RFLAGS_RDRAND_CLEAR) | RFLAGS_CF;
 		ps->emulated[in->kind == INSN_RDRAND ? 2 : 3]++;
 		break;

@@ -132,8 +132,11 @@ bool quirks__internal_error(struct quirks *q, const struct kvm *kvm)
 		done = quirks_int3(kvm, &regs);
 	else if (insn == 0x9b && q->caps->insn[PROBE_INSN_FWAIT] == PROBE_NO)
 		done = quirks_fwait(kvm, &regs);
-	else if (insn == 0x0f && q->caps->cpuid_enforced == PROBE_NO)
-		done = quirks_rdtscp(q, kvm, regs.rip);
+	else if (insn == 0x0f && q->caps->cpuid_enforced == PROBE_NO &&
+		 quirks_rdtscp(q, kvm, regs.rip))
+		done = true;
+	else
+		done = quirks__x87(kvm, &regs);
 	if (done)
 		q->completed++;
 	return done;

@@ -21,7 +21,9 @@
  *   exactly what the instruction would have done.  Likewise FWAIT: a no-op
  *   unless an x87 exception is pending, then #MF.  And RDTSCP where the
  *   CPUID the guest sees (the host's, the policy not being enforced) has
- *   none: #UD, which is what the CPU would raise.
+ *   none: #UD, which is what the CPU would raise.  And the x87 FNCLEX,
+ *   EMMS and FILD that Linux runs on AMD hosts before each FPU restore
+ *   (quirks_x87.c).
  * - SYSCALL from ring 3 only half works (PVM-style hosts): RIP, RCX, R11
  *   and RFLAGS are updated but CS/SS stay at CPL 3, so the kernel's entry
  *   code runs in user mode and faults.  microvm completes the instruction
@@ -51,6 +53,11 @@ void quirks__init(struct quirks *q, const struct kvm *kvm,
 		  const struct host_caps *caps);
 /* Words to append to a Linux command line, "" if none.  Static storage. */
 const char *quirks__cmdline(const struct host_caps *caps);
+/*
+ * FNCLEX, EMMS or FILD m32int at RIP, which the host could not execute:
+ * completed as the CPU would have (quirks_x87.c).  True if done.
+ */
+bool quirks__x87(const struct kvm *kvm, struct kvm_regs *regs);
 /* A KVM_EXIT_INTERNAL_ERROR: true if the guest may continue. */
 bool quirks__internal_error(struct quirks *q, const struct kvm *kvm);
 /* KVM_EXIT_X86_RDMSR / WRMSR: true if handled. */
