@@ -24,19 +24,23 @@ nested=$here/../nested/run.sh
 tmp=$work
 . "$here/rr-lib.sh"
 
-# name: microvm arguments
-declare -A args=(
-	[hello]="--kernel $guests/hello.elf --cmdline console=ttyS0"
-	[pit-ticks]="--kernel $guests/pit-ticks.elf --cmdline console=ttyS0"
-	[blk-stress]="--kernel $guests/blk-stress.elf --disk $work/disk.img,snapshot,id=bs-rw-disk --cmdline console=ttyS0 blk-stress.mode=rw blk-stress.id=bs-rw-disk"
-)
+# guest_args NAME: the microvm arguments for guest NAME, in $a
+guest_args() {
+	case $1 in
+	hello) a=(--kernel "$guests/hello.elf" --cmdline console=ttyS0) ;;
+	pit-ticks) a=(--kernel "$guests/pit-ticks.elf" --cmdline console=ttyS0) ;;
+	blk-stress) a=(--kernel "$guests/blk-stress.elf"
+		--disk "$work/disk.img,snapshot,id=bs-rw-disk"
+		--cmdline "console=ttyS0 blk-stress.mode=rw blk-stress.id=bs-rw-disk") ;;
+	esac
+}
 names=(hello pit-ticks blk-stress)
 
 # record TIER NAME: TIER.NAME.{trace,out,err,rc}
 record() {
-	local rc=0
-	# shellcheck disable=SC2086
-	timeout 300 "$microvm" --record "$work/$1.$2.trace" ${args[$2]} \
+	local rc=0 a
+	guest_args "$2"
+	timeout 300 "$microvm" --record "$work/$1.$2.trace" "${a[@]}" \
 		</dev/null >"$work/$1.$2.out" 2>"$work/$1.$2.err" || rc=$?
 	echo "$rc" >"$work/$1.$2.rc"
 }
