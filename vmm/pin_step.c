@@ -142,7 +142,7 @@ int pin_step__start(struct vm *vm)
 	sync = ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS);
 	ps->sync_regs = sync > 0 && (sync & KVM_SYNC_X86_REGS);
 	if (ps->sync_regs)
-		vm->kvm.run->kvm_valid_regs = KVM_SYNC_X86_REGS;
+		vm->kvm.run->kvm_valid_regs |= KVM_SYNC_X86_REGS;
 	step_tlb_flush(ps);
 	ps->mode_stale = true;
 	ps->regs_valid = false;
@@ -158,7 +158,7 @@ void pin_step__stop(struct vm *vm)
 	if (!vm->step.on)
 		return;
 	step_guest_debug(vm, false);
-	vm->kvm.run->kvm_valid_regs = 0;
+	vm->kvm.run->kvm_valid_regs &= ~KVM_SYNC_X86_REGS;
 	vm->step.on = false;
 }
 
@@ -268,6 +268,47 @@ static int step_halt(struct vm *vm, const struct insn *in)
 	return 0;
 }
 
+static bool step_in_shadow(struct vm *vm)
+{
+	struct kvm_vcpu_events ev;
+
+	if (ioctl(vm->kvm.vcpu_fd, KVM_GET_VCPU_EVENTS, &ev) < 0)
+		return true;
+	return ev.interrupt.shadow != 0;
+}
+
+bool pin_step__interruptible(struct vm *vm)
+{
+	struct pin_step *ps = &vm->step;
+
+	if (step_get_regs(vm) || !(ps->regs.rflags & RFLAGS_IF))
+		return false;
+	return !step_in_shadow(vm);
+}
+
+/*
+ * The interrupt-window exit, made here at the first instruction boundary
+ * where IF is set and no shadow holds, as VMX and SVM make it.  KVM's own
+ * under single-step is a race on the PVM-backed hosts: after a step the
+ * debug exit or the window exit comes first by host timing (seen: the
+ * same recording's window exit 30 instructions later on replay).
+ */
+static bool step_window(struct vm *vm)
+{
+	struct kvm_run *run = vm->kvm.run;
+	struct pin_step *ps = &vm->step;
+
+	if (!ps->want_window || !pin_step__interruptible(vm))
+		return false;
+	ps->want_window = false;
+	run->exit_reason = KVM_EXIT_IRQ_WINDOW_OPEN;
+	run->if_flag = 1;
+	run->ready_for_interrupt_injection = 1;
+	ps->branches = ps->insns = 0;
+	ps->rearm = true;
+	return true;
+}
+
 enum pin_exit pin_step__before_run(struct vm *vm)
 {
 	struct pin_step *ps = &vm->step;
@@ -283,6 +324,8 @@ enum pin_exit pin_step__before_run(struct vm *vm)
 	ret = step_get_regs(vm);
 	if (ret)
 		goto fail;
+	if (step_window(vm))
+		return PIN_GUEST_EXIT;
 	n = step_fetch(vm, ps->regs.rip, buf);
 	insn__decode(buf, n, ps->long_mode, &in);
 	switch (in.kind) {

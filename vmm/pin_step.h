@@ -42,6 +42,7 @@ struct pin_step {
 	bool mode_stale;	/* read CS again before decoding */
 	bool pending_branch;	/* the instruction being stepped is one */
 	bool pending_rflags;	/* it loads RFLAGS (may clear TF) */
+	bool want_window;	/* an interrupt waits for IF=1, no shadow */
 	u32 control;		/* KVM_GUESTDBG_* used while stepping */
 	struct kvm_regs regs;
 	/*
@@ -69,7 +70,8 @@ void pin_step__stop(struct vm *vm);
 /*
  * Before each KVM_RUN: look at the next instruction.  PIN_STEPPED when it
  * was emulated (a stop without KVM_RUN), PIN_GUEST_EXIT when it was a HLT
- * done here (its exit waits in the run area), PIN_NOT_OURS to run the
+ * done here or an interrupt window that opened (the exit waits in the run
+ * area), PIN_NOT_OURS to run the
  * guest, PIN_FAILED (vm stopped, reason said).
  */
 enum pin_exit pin_step__before_run(struct vm *vm);
@@ -77,6 +79,8 @@ enum pin_exit pin_step__before_run(struct vm *vm);
 enum pin_exit pin_step__after_run(struct vm *vm, int ret);
 /* Inject an interrupt so that its handler is stepped too; -errno. */
 int pin_step__inject(struct vm *vm, u32 vector);
+/* IF set and no interrupt shadow: an interrupt can go in here. */
+bool pin_step__interruptible(struct vm *vm);
 /* The exact position now. */
 void pin_step__locate(struct vm *vm, struct replay_pos *pos);
 /* One line on stderr: instructions, branches, emulated, steps/s. */

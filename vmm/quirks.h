@@ -39,6 +39,7 @@
 struct quirks {
 	const struct host_caps *caps;
 	bool syscall_fix;	/* completing ring-3 SYSCALLs (see below) */
+	bool sync_sregs;	/* KVM leaves the sregs in the run area */
 	u64 guest_sfmask;	/* IA32_FMASK as the guest wrote it */
 	u64 completed;		/* instructions microvm completed */
 	u64 syscalls_fixed;

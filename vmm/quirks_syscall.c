@@ -57,6 +57,17 @@ void quirks__init(struct quirks *q, const struct kvm *kvm,
 		return;
 	}
 	q->syscall_fix = true;
+	/*
+	 * The check after every exit starts with CS: have KVM put the
+	 * segment registers in the run area at each exit, cheaper than a
+	 * KVM_GET_SREGS (which loads the vCPU again: measured as half of
+	 * a single-step's cost on a PVM-backed host).
+	 */
+	ret = ioctl(kvm->sys_fd, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS);
+	if (ret > 0 && (ret & KVM_SYNC_X86_SREGS)) {
+		kvm->run->kvm_valid_regs |= KVM_SYNC_X86_SREGS;
+		q->sync_sregs = true;
+	}
 }
 
 bool quirks__msr_exit(struct quirks *q, const struct kvm *kvm)
@@ -92,14 +103,19 @@ static void quirks_flat_segment(struct kvm_segment *s, u16 sel, bool code)
 }
 
 /* Is the vCPU on the first instruction of the SYSCALL entry, at CPL 3? */
-static bool quirks_at_half_syscall(const struct kvm *kvm, struct kvm_sregs *s,
+static bool quirks_at_half_syscall(const struct quirks *q,
+				   const struct kvm *kvm, struct kvm_sregs *s,
 				   struct kvm_regs *r, u64 *star)
 {
 	static const u32 index[2] = { MSR_LSTAR, MSR_STAR };
 	struct kvm_vcpu_events ev;
 	u64 msr[2];
 
-	if (ioctl(kvm->vcpu_fd, KVM_GET_SREGS, s) < 0 || s->cs.dpl != 3)
+	if (q->sync_sregs)
+		*s = kvm->run->s.regs.sregs;
+	else if (ioctl(kvm->vcpu_fd, KVM_GET_SREGS, s) < 0)
+		return false;
+	if (s->cs.dpl != 3)
 		return false;
 	if (ioctl(kvm->vcpu_fd, KVM_GET_REGS, r) < 0 ||
 	    kvm__get_msrs(kvm->vcpu_fd, index, msr, 2) || r->rip != msr[0])
@@ -119,7 +135,7 @@ bool quirks__after_exit(struct quirks *q, const struct kvm *kvm)
 	u64 star;
 	u16 cs;
 
-	if (!q->syscall_fix || !quirks_at_half_syscall(kvm, &s, &r, &star))
+	if (!q->syscall_fix || !quirks_at_half_syscall(q, kvm, &s, &r, &star))
 		return false;
 	/* What SYSCALL does in 64-bit mode beyond what the host did. */
 	cs = (star >> 32) & 0xfffc;

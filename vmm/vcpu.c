@@ -99,11 +99,13 @@ static void vcpu_inject_step(struct vm *vm)
 	struct kvm_run *run = vm->kvm.run;
 	u32 vector;
 
+	/* The backend makes the window exits itself (pin_step.c). */
 	run->request_interrupt_window = 0;
+	vm->step.want_window = false;
 	if (vm->step.irq.active || !pic__has_interrupt(&vm->pic))
 		return;
-	if (!run->ready_for_interrupt_injection) {
-		run->request_interrupt_window = 1;
+	if (!pin_step__interruptible(vm)) {
+		vm->step.want_window = true;
 		return;
 	}
 	vector = pic__ack(&vm->pic);
@@ -113,7 +115,7 @@ static void vcpu_inject_step(struct vm *vm)
 	}
 	vm->stats.irqs_injected++;
 	/* The next one when the handler opens IF again. */
-	run->request_interrupt_window = pic__has_interrupt(&vm->pic);
+	vm->step.want_window = pic__has_interrupt(&vm->pic);
 }
 
 static void vcpu_inject(struct vm *vm)
