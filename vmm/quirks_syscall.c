@@ -124,6 +124,15 @@ static bool quirks_at_half_syscall(const struct quirks *q,
 	if (ioctl(kvm->vcpu_fd, KVM_GET_VCPU_EVENTS, &ev) < 0 ||
 	    ev.exception.pending || ev.exception.injected)
 		return false;
+	/*
+	 * The segments to change come from the ioctl, not the run area:
+	 * written back from the run area's copy, the PVM-backed hosts
+	 * double-faulted on the SWAPGS after a completed SYSCALL, though CS
+	 * there matched the ioctl's (why, not found).  One ioctl per
+	 * SYSCALL, not per exit.
+	 */
+	if (q->sync_sregs && ioctl(kvm->vcpu_fd, KVM_GET_SREGS, s) < 0)
+		return false;
 	*star = msr[1];
 	return true;
 }

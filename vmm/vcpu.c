@@ -128,6 +128,7 @@ static void vcpu_inject(struct vm *vm)
 		vcpu_inject_step(vm);
 		return;
 	}
+	vm->window_for_irq = false;
 	if (!pic__has_interrupt(&vm->pic)) {
 		run->request_interrupt_window = want_exit;
 		return;
@@ -137,6 +138,7 @@ static void vcpu_inject(struct vm *vm)
 		if (util__get_verbose() >= 2)
 			fprintf(stderr, "window requested\n");
 		run->request_interrupt_window = 1;
+		vm->window_for_irq = true;
 		return;
 	}
 	irq.irq = pic__ack(&vm->pic);
@@ -149,7 +151,8 @@ static void vcpu_inject(struct vm *vm)
 		return;
 	}
 	vm->stats.irqs_injected++;
-	run->request_interrupt_window = pic__has_interrupt(&vm->pic) || want_exit;
+	vm->window_for_irq = pic__has_interrupt(&vm->pic);
+	run->request_interrupt_window = vm->window_for_irq || want_exit;
 }
 
 static bool vcpu_if_set(struct vm *vm)
@@ -388,9 +391,21 @@ static bool vcpu_step_stop(struct vm *vm)
  * the same instruction in every run?  A kick (EINTR, KVM_EXIT_INTR) lands
  * wherever the host happened to stop the guest.
  */
-static bool vcpu_exit_sync(int ret, const struct kvm_run *run)
+static bool vcpu_exit_sync(const struct vm *vm, int ret,
+			   const struct kvm_run *run)
 {
-	return ret >= 0 && run->exit_reason != KVM_EXIT_INTR;
+	if (ret < 0 || run->exit_reason == KVM_EXIT_INTR)
+		return false;
+	/*
+	 * A window asked for only so that a half-done SYSCALL is seen at
+	 * once (quirks.h) is not tied to any guest instruction: synchronous
+	 * only where it did complete a SYSCALL, or where an interrupt was
+	 * waiting for it.  (A native replay once parted from its recording
+	 * at a window exit after a HLT wakeup that the recording lacked.)
+	 */
+	if (run->exit_reason == KVM_EXIT_IRQ_WINDOW_OPEN && !vm->step.on)
+		return vm->window_for_irq || vm->syscall_completed;
+	return true;
 }
 
 enum vcpu_next {
@@ -517,7 +532,7 @@ int vcpu__kvm_run(struct vm *vm)
 	 * Before anything looks at the vCPU: it may be mid-SYSCALL.  (An
 	 * MSR exit never is: WRMSR/RDMSR fault at CPL 3.)
 	 */
-	quirks__after_exit(&vm->quirks, &vm->kvm);
+	vm->syscall_completed = quirks__after_exit(&vm->quirks, &vm->kvm);
 	return ret < 0 ? -EINTR : ret;
 }
 
@@ -562,7 +577,7 @@ void vcpu__run(struct vm *vm)
 			if (vcpu_search_after(vm, ret, &deliver))
 				continue;
 		}
-		sync = vcpu_exit_sync(ret, run);
+		sync = vcpu_exit_sync(vm, ret, run);
 		if (!vm_replay__exit(vm, sync)) {
 			vm__stop(vm, VM_EXIT_OK, vm_replay__why(vm));
 			break;

@@ -133,6 +133,8 @@ struct vm {
 	struct pin_pmu pmu;	/* --pin=pmu-sim */
 	bool quit_by_user;	/* Ctrl-A x or a signal, not the guest */
 	u64 async_since;	/* host ns: inputs due, no synchronous exit */
+	bool window_for_irq;	/* the window was asked for an interrupt */
+	bool syscall_completed;	/* the last exit completed a SYSCALL */
 
 	enum vm_state state;
 	int exit_code;
