@@ -103,29 +103,27 @@ static int probe_set_cr4_bit(struct probe_vm *p, u64 bit)
 	return 0;
 }
 
+/*
+ * CPUID leaf (its four bytes, low first) with ECX 0, then ECX and EDX out
+ * to PROBE_PORT, in that order.
+ */
+#define PROBE_CPUID_OUT(b0, b1, b2, b3)					\
+		0xb8, b0, b1, b2, b3,		/* mov eax, leaf */	\
+		0x31, 0xc9,			/* xor ecx, ecx */	\
+		0x0f, 0xa2,			/* cpuid */		\
+		0x89, 0xd6,			/* mov esi, edx */	\
+		0x89, 0xcf,			/* mov edi, ecx */	\
+		0x66, 0xba, PROBE_PORT, 0x00,	/* mov dx, PROBE_PORT */\
+		0x89, 0xf8,			/* mov eax, edi */	\
+		0xef,				/* out dx, eax */	\
+		0x89, 0xf0,			/* mov eax, esi */	\
+		0xef				/* out dx, eax */
+
 static void probe_cpuid(struct host_caps *caps)
 {
 	static const u8 code[] = {
-		0xb8, 0x01, 0x00, 0x00, 0x00,	/* mov eax, 1 */
-		0x31, 0xc9,			/* xor ecx, ecx */
-		0x0f, 0xa2,			/* cpuid */
-		0x89, 0xd6,			/* mov esi, edx */
-		0x89, 0xcf,			/* mov edi, ecx */
-		0x66, 0xba, PROBE_PORT, 0x00,	/* mov dx, PROBE_PORT */
-		0x89, 0xf8,			/* mov eax, edi */
-		0xef,				/* out dx, eax */
-		0x89, 0xf0,			/* mov eax, esi */
-		0xef,				/* out dx, eax */
-		0xb8, 0x01, 0x00, 0x00, 0x80,	/* mov eax, 0x80000001 */
-		0x31, 0xc9,			/* xor ecx, ecx */
-		0x0f, 0xa2,			/* cpuid */
-		0x89, 0xd6,			/* mov esi, edx */
-		0x89, 0xcf,			/* mov edi, ecx */
-		0x66, 0xba, PROBE_PORT, 0x00,	/* mov dx, PROBE_PORT */
-		0x89, 0xf8,			/* mov eax, edi */
-		0xef,				/* out dx, eax */
-		0x89, 0xf0,			/* mov eax, esi */
-		0xef,				/* out dx, eax */
+		PROBE_CPUID_OUT(0x01, 0x00, 0x00, 0x00),
+		PROBE_CPUID_OUT(0x01, 0x00, 0x00, 0x80),
 		0xf4,				/* hlt */
 	};
 	const struct kvm_cpuid_entry2 *l1;
