@@ -62,8 +62,9 @@ static const struct pmu_counter_ops sim_counter_ops = {
 /* ---- The vCPU: one instruction through the single-step backend ---- */
 
 /*
- * 1 a step, 0 a guest exit (left for the run loop), -errno.  A kick
- * before the instruction ran is not a step: go again.
+ * 1 a step, 0 a guest exit (left for the run loop), 2 a kick before the
+ * instruction ran (recording: the host wants the guest stopped; replay
+ * goes on), -errno.
  */
 static int sim_one(struct vm *vm, bool *branch)
 {
@@ -93,6 +94,8 @@ static int sim_one(struct vm *vm, bool *branch)
 		}
 		if (e == PIN_STEPPED && ret >= 0)
 			return 1;
+		if (e == PIN_STEPPED && vm->rp.mode == REPLAY_RECORD)
+			return 2;
 	}
 }
 
@@ -109,8 +112,11 @@ static int sim_step(void *ctx, struct pmu_vcpu_step *s)
 {
 	struct vm *vm = ctx;
 	bool branch;
-	int ret = sim_one(vm, &branch);
+	int ret;
 
+	do
+		ret = sim_one(vm, &branch);
+	while (ret == 2);	/* a step is one instruction, kicked or not */
 	memset(s, 0, sizeof(*s));
 	if (ret < 0)
 		return ret;
@@ -135,6 +141,10 @@ static int sim_run(void *ctx, struct pmu_vcpu_stop *stop)
 			return ret;
 		if (ret == 0) {
 			stop->kind = PMU_VCPU_EXIT;
+			break;
+		}
+		if (ret == 2) {
+			stop->kind = PMU_VCPU_SIGNAL;	/* a host kick */
 			break;
 		}
 		if (vm->step.total_branches >= vm->pmu.fire_at) {
@@ -166,8 +176,8 @@ int pin_pmu__start(struct vm *vm)
 	const char *spec = getenv("MICROVM_PMU_SIM");
 	u32 margin = sim_param(spec, "margin=", SIM_MARGIN);
 
-	if (vm->rp.mode != REPLAY_REPLAY) {
-		pr_err("--pin=pmu-sim only replays (a trace recorded with --pin=step)");
+	if (vm->rp.mode == REPLAY_OFF) {
+		pr_err("--pin=pmu-sim: only with --record or --replay (it is a test of the PMU backend)");
 		return -EINVAL;
 	}
 	if (!margin) {
@@ -243,6 +253,46 @@ static enum pin_exit pmu_step_here(struct vm *vm)
 	return PIN_STEPPED;
 }
 
+/*
+ * Recording: run freely to an exit or a kick; at a kick with inputs due,
+ * locate the stop as the PMU backend must (step to the next branch, since
+ * a free run leaves the instruction count unknown), and check it against
+ * the single-step backend's truth.
+ */
+static enum pin_exit pmu_record_run(struct vm *vm)
+{
+	struct pin_pmu *pp = &vm->pmu;
+	struct pmu_land_result res;
+	struct replay_pos pos, truth = { 0 };
+	struct pmu_vcpu_stop stop;
+	enum pmu_land_status st;
+	char a[160], b[160];
+
+	if (pmu_land__run(&pp->land, &stop))
+		return PIN_FAILED;
+	if (pp->exit_pending)
+		return PIN_GUEST_EXIT;
+	if (!vcpu__inputs_due(vm))
+		return PIN_AGAIN;
+	st = pmu_land__locate(&pp->land, &pos, &res);
+	if (st == PMU_LAND_EXIT && pp->exit_pending)
+		return PIN_GUEST_EXIT;
+	if (st != PMU_LAND_OK)
+		return pmu_failed(vm, &res);
+	pin_step__locate(vm, &truth);
+	if (pos.branches != truth.branches || pos.rip != truth.rip ||
+	    pos.rcx != truth.rcx || pos.insns != truth.insns) {
+		truth.exits = pos.exits;
+		truth.exact = true;
+		snprintf(res.msg, sizeof(res.msg), "located %s, but the guest is at %s",
+			 replay__pos_str(&pos, a, sizeof(a)),
+			 replay__pos_str(&truth, b, sizeof(b)));
+		return pmu_failed(vm, &res);
+	}
+	pp->landings++;
+	return PIN_STEPPED;
+}
+
 enum pin_exit pin_pmu__before_run(struct vm *vm)
 {
 	struct pin_pmu *pp = &vm->pmu;
@@ -261,6 +311,8 @@ enum pin_exit pin_pmu__before_run(struct vm *vm)
 	if (vm->step.irq.active)
 		return PIN_NOT_OURS;	/* the single-step backend's entry */
 	pp->exit_pending = false;
+	if (vm->rp.mode == REPLAY_RECORD)
+		return pmu_record_run(vm);
 	if (!replay__next_pos(vm->rp.r, &next) && next.exact &&
 	    next.exits == pp->exits && pmu_at(vm, &next))
 		return pmu_step_here(vm);

@@ -365,6 +365,16 @@ static void vcpu_handle_exit(struct vm *vm)
 	}
 }
 
+bool vcpu__inputs_due(struct vm *vm)
+{
+	u64 next;
+
+	if (evq__count(&vm->evq))
+		return true;
+	next = vclock__next_deadline(&vm->clock);
+	return next != VTIMER_OFF && next <= vclock__host_now(&vm->clock);
+}
+
 /*
  * Single-step: a stop between two instructions is an exact position, so
  * inputs go in as soon as they are due (recording), or where the trace
@@ -372,18 +382,13 @@ static void vcpu_handle_exit(struct vm *vm)
  */
 static bool vcpu_step_stop(struct vm *vm)
 {
-	u64 next;
-
 	if (!vm_replay__exit(vm, false)) {
 		vm__stop(vm, VM_EXIT_OK, vm_replay__why(vm));
 		return false;
 	}
 	if (vm->rp.mode == REPLAY_REPLAY)
 		return vm_replay__due(vm);
-	if (evq__count(&vm->evq))
-		return true;
-	next = vclock__next_deadline(&vm->clock);
-	return next != VTIMER_OFF && next <= vclock__host_now(&vm->clock);
+	return vcpu__inputs_due(vm);
 }
 
 /*
@@ -488,6 +493,9 @@ static bool vcpu_pmu_before(struct vm *vm, bool *deliver, bool *have_exit)
 	case PIN_GUEST_EXIT:
 		*have_exit = true;
 		return false;
+	case PIN_AGAIN:		/* recording: a kick, nothing due */
+		*deliver = false;
+		return true;
 	default:
 		return false;
 	}

@@ -2,6 +2,8 @@
 #ifndef MICROVM_VCPU_H
 #define MICROVM_VCPU_H
 
+#include <stdbool.h>
+
 struct vm;
 
 /*
@@ -17,6 +19,8 @@ int vcpu__init_kick(struct vm *vm);
  * it failed for good (the vm is stopped, the reason said).
  */
 int vcpu__kvm_run(struct vm *vm);
+/* Recording: an input or a timer is due (the guest may be stopped for it). */
+bool vcpu__inputs_due(struct vm *vm);
 /* Any thread: get the vCPU out of KVM_RUN so it looks at the queue. */
 void vcpu__kick(void *vm);
 
