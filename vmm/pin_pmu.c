@@ -135,10 +135,11 @@ static int sim_run(void *ctx, struct pmu_vcpu_stop *stop)
 	int ret;
 
 	memset(stop, 0, sizeof(*stop));
+	vm->pmu.free_running = vm->rp.mode == REPLAY_RECORD;
 	for (;;) {
 		ret = sim_one(vm, &branch);
 		if (ret < 0)
-			return ret;
+			break;
 		if (ret == 0) {
 			stop->kind = PMU_VCPU_EXIT;
 			break;
@@ -153,6 +154,9 @@ static int sim_run(void *ctx, struct pmu_vcpu_stop *stop)
 			break;
 		}
 	}
+	vm->pmu.free_running = false;
+	if (ret < 0)
+		return ret;
 	sim_where(vm, &stop->rip, &stop->rcx);
 	return 0;
 }

@@ -32,6 +32,8 @@ struct pin_pmu {
 	bool fired;
 	/* A guest exit happened inside an op: the run loop handles it. */
 	bool exit_pending;
+	/* Recording: inside a free run, where the position is not known. */
+	bool free_running;
 	u64 landings;
 };
 

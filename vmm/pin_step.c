@@ -309,6 +309,23 @@ static bool step_window(struct vm *vm)
 	return true;
 }
 
+/*
+ * --pin=pmu-sim recording, in a free run: a real PMU backend would run
+ * this instruction natively, its value the host's, at a position nobody
+ * knows.  Say so and stop, as that backend would have to.
+ */
+static enum pin_exit step_untrappable(struct vm *vm, const struct insn *in)
+{
+	char why[256];
+
+	snprintf(why, sizeof(why),
+		 "pmu-sim: the guest executed %s at rip %#llx during a free run: the PMU backend cannot intercept it (on real counters it would return the host's value, at no known position); record with --pin=step",
+		 insn__name(in->kind), (unsigned long long)vm->step.regs.rip);
+	pr_err("%s", why);
+	vm__stop(vm, VM_EXIT_GUEST_DIED, why);
+	return PIN_FAILED;
+}
+
 enum pin_exit pin_step__before_run(struct vm *vm)
 {
 	struct pin_step *ps = &vm->step;
@@ -343,6 +360,8 @@ enum pin_exit pin_step__before_run(struct vm *vm)
 	case INSN_RDTSCP:
 	case INSN_RDRAND:
 	case INSN_RDSEED:
+		if (vm->pmu.free_running)
+			return step_untrappable(vm, &in);
 		ret = step_emulate(vm, &in);
 		if (ret)
 			goto fail;

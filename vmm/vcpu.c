@@ -64,6 +64,15 @@ void vcpu__kick(void *opaque)
 	pthread_kill(vm->vcpu_thread, SIG_KICK);
 }
 
+/* The host timer kicks the vCPU at the next virtual timer deadline. */
+static void vcpu_arm_ticker(struct vm *vm)
+{
+	u64 next = vclock__next_deadline(&vm->clock);
+
+	ticker__arm(&vm->ticker,
+		    next == VTIMER_OFF ? 0 : vm->clock.host_base + next);
+}
+
 /*
  * Release queued events, then the recorded inputs due here (replay), run
  * expired timers, re-arm the host timer.  The order is the same in every
@@ -74,7 +83,6 @@ void vcpu__kick(void *opaque)
 static bool vcpu_service(struct vm *vm)
 {
 	struct event ev;
-	u64 next;
 
 	/* The one door: each input takes effect here, in queue order. */
 	while (evq__pop(&vm->evq, &ev))
@@ -82,9 +90,7 @@ static bool vcpu_service(struct vm *vm)
 	if (!vm_replay__release(vm))
 		return false;
 	vclock__run_expired(&vm->clock);
-	next = vclock__next_deadline(&vm->clock);
-	ticker__arm(&vm->ticker,
-		    next == VTIMER_OFF ? 0 : vm->clock.host_base + next);
+	vcpu_arm_ticker(vm);
 	return vm_replay__continues(vm);
 }
 
@@ -493,7 +499,13 @@ static bool vcpu_pmu_before(struct vm *vm, bool *deliver, bool *have_exit)
 	case PIN_GUEST_EXIT:
 		*have_exit = true;
 		return false;
-	case PIN_AGAIN:		/* recording: a kick, nothing due */
+	case PIN_AGAIN:
+		/*
+		 * Recording: a kick with nothing due yet (the host timer can
+		 * fire a little early).  Nothing else will kick a guest that
+		 * spins without exits: the timer again, for the deadline.
+		 */
+		vcpu_arm_ticker(vm);
 		*deliver = false;
 		return true;
 	default:
@@ -530,7 +542,15 @@ int vcpu__kvm_run(struct vm *vm)
 
 	ret = ioctl(vm->kvm.vcpu_fd, KVM_RUN, 0);
 	vm->stats.ns_in_guest += util__host_ns() - t0;
-	vm->kvm.run->immediate_exit = 0;
+	/*
+	 * Only a KVM_RUN the kick interrupted has used it up.  A kick that
+	 * lands after KVM_RUN returned for an exit must stay for the next
+	 * one: with single-steps returning every few microseconds most
+	 * kicks land there, and a guest spinning without exits then never
+	 * stopped for its timer (--pin=pmu-sim recording pit-ticks).
+	 */
+	if (ret < 0 && errno == EINTR)
+		vm->kvm.run->immediate_exit = 0;
 	if (ret < 0 && errno != EINTR && errno != EAGAIN) {
 		pr_err("KVM_RUN: %s", strerror(errno));
 		vm__stop(vm, VM_EXIT_GUEST_DIED, "KVM_RUN failed");
