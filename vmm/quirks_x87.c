@@ -16,10 +16,7 @@
 
 #include "kvm.h"
 #include "report.h"
-
-#define FSW_TOP_SHIFT	11
-#define FSW_TOP		(7u << FSW_TOP_SHIFT)
-#define FSW_C1		(1u << 9)
+#include "x87.h"
 
 /* The instruction at RIP, decoded as far as these three need. */
 struct x87_insn {
@@ -119,38 +116,17 @@ static int x87_decode(const struct kvm *kvm, struct kvm_regs *r,
 	return 0;
 }
 
-/* An int32 as an x87 80-bit extended value, in a 16-byte register slot. */
-static void x87_from_int(s32 v, u8 out[16])
-{
-	u64 m = v < 0 ? (u64)-(s64)v : (u64)v;
-	u16 se = 0;
-
-	memset(out, 0, 16);
-	if (!m)
-		return;
-	se = (u16)(16383 + 63 - __builtin_clzll(m));
-	m <<= __builtin_clzll(m);
-	if (v < 0)
-		se |= 0x8000;
-	memcpy(out, &m, 8);
-	memcpy(out + 8, &se, 2);
-}
-
-/* Push: TOP down one, ST(i) becomes ST(i+1); false on stack overflow. */
+/* FILD m32int: the operand from guest memory, pushed; false on overflow. */
 static bool x87_fild(struct kvm_fpu *f, const struct kvm *kvm, u64 addr)
 {
-	unsigned int top = (f->fsw & FSW_TOP) >> FSW_TOP_SHIFT;
-	unsigned int ntop = (top + 7) & 7;
+	u8 val[16];
 	s32 v;
 
-	if (f->ftwx & (1u << ntop))
-		return false;	/* overflow: #IS, left to the failure */
 	if (report__read_virt(kvm, addr, (u8 *)&v, sizeof(v)) != sizeof(v))
 		return false;
-	memmove(f->fpr[1], f->fpr[0], 7 * sizeof(f->fpr[0]));
-	x87_from_int(v, f->fpr[0]);
-	f->ftwx |= (u8)(1u << ntop);
-	f->fsw = (u16)((f->fsw & ~(FSW_TOP | FSW_C1)) | ntop << FSW_TOP_SHIFT);
+	x87__from_int(v, val);
+	if (!x87__push(f, val))
+		return false;	/* overflow: #IS, left to the failure */
 	f->last_dp = addr;
 	return true;
 }
