@@ -331,3 +331,12 @@ __u64 *kvm__gpr(struct kvm_regs *r, unsigned int enc)
 
 	return map[enc & 15];
 }
+
+bool kvm__in_shadow(const struct kvm *kvm)
+{
+	struct kvm_vcpu_events ev;
+
+	if (ioctl(kvm->vcpu_fd, KVM_GET_VCPU_EVENTS, &ev) < 0)
+		return true;
+	return ev.interrupt.shadow != 0;
+}

@@ -61,6 +61,8 @@ int kvm__enforce_pv_cpuid(const struct kvm *kvm);
  * host executes that the architecture faults on, or cannot execute at all.
  */
 int kvm__inject_exception(const struct kvm *kvm, u8 vector);
+/* In an STI or MOV SS interrupt shadow (true also if it cannot be read). */
+bool kvm__in_shadow(const struct kvm *kvm);
 /* General register `enc` (x86 encoding order: rax, rcx, rdx, rbx, ...). */
 __u64 *kvm__gpr(struct kvm_regs *r, unsigned int enc);
 /*

@@ -268,22 +268,13 @@ static int step_halt(struct vm *vm, const struct insn *in)
 	return 0;
 }
 
-static bool step_in_shadow(struct vm *vm)
-{
-	struct kvm_vcpu_events ev;
-
-	if (ioctl(vm->kvm.vcpu_fd, KVM_GET_VCPU_EVENTS, &ev) < 0)
-		return true;
-	return ev.interrupt.shadow != 0;
-}
-
 bool pin_step__interruptible(struct vm *vm)
 {
 	struct pin_step *ps = &vm->step;
 
 	if (step_get_regs(vm) || !(ps->regs.rflags & RFLAGS_IF))
 		return false;
-	return !step_in_shadow(vm);
+	return !kvm__in_shadow(&vm->kvm);
 }
 
 /*

@@ -184,21 +184,6 @@ static bool vcpu_deliver(struct vm *vm)
 }
 
 /*
- * Stopped right after STI or MOV SS?  An input let in there would be
- * injected after one more instruction, a state a replay's breakpoint
- * (which executes in place of that instruction) cannot reproduce: wait
- * for the next stop instead.
- */
-static bool vcpu_in_shadow(struct vm *vm)
-{
-	struct kvm_vcpu_events ev;
-
-	if (ioctl(vm->kvm.vcpu_fd, KVM_GET_VCPU_EVENTS, &ev) < 0)
-		return true;
-	return ev.interrupt.shadow != 0;
-}
-
-/*
  * Recording, at an asynchronous exit: inputs wait for the next
  * synchronous one, unless the guest has spun without any for a while
  * with an input due (a busy loop waiting for a timer tick): then they are
@@ -216,8 +201,14 @@ static bool vcpu_async_due(struct vm *vm)
 	}
 	if (!vm->async_since)
 		vm->async_since = now;
+	/*
+	 * Not right after STI or MOV SS: an input let in there would be
+	 * injected after one more instruction, a state a replay's
+	 * breakpoint (which executes in place of that instruction) cannot
+	 * reproduce.  Wait for the next stop instead.
+	 */
 	if (now - vm->async_since >= VCPU_ASYNC_BOUND_NS &&
-	    !vcpu_in_shadow(vm))
+	    !kvm__in_shadow(&vm->kvm))
 		return true;
 	/* No exit may come at all: have the timer thread kick us again. */
 	ticker__arm(&vm->ticker, vm->async_since + VCPU_ASYNC_BOUND_NS);
