@@ -7,6 +7,9 @@ void vclock__init(struct vclock *clk, bool manual)
 	clk->manual = manual;
 	clk->manual_ns = 0;
 	clk->host_base = util__host_ns();
+	clk->count = NULL;
+	clk->ns_per = 0;
+	clk->warp = 0;
 	clk->timers = NULL;
 	clk->filter = NULL;
 	clk->filter_ctx = NULL;
@@ -19,6 +22,8 @@ void vclock__rebase(struct vclock *clk)
 
 u64 vclock__host_now(const struct vclock *clk)
 {
+	if (clk->count)
+		return *clk->count * clk->ns_per + clk->warp;
 	if (clk->manual)
 		return clk->manual_ns;
 	return util__host_ns() - clk->host_base;
@@ -42,6 +47,19 @@ void vclock__set(struct vclock *clk, u64 ns)
 {
 	if (ns > clk->manual_ns)
 		clk->manual_ns = ns;
+}
+
+void vclock__count(struct vclock *clk, const u64 *count, u64 ns_per)
+{
+	clk->count = count;
+	clk->ns_per = ns_per;
+	clk->warp = 0;
+}
+
+void vclock__warp(struct vclock *clk, u64 ns)
+{
+	if (clk->count)
+		clk->warp += ns;
 }
 
 void vclock__add_timer(struct vclock *clk, struct vtimer *t,

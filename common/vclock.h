@@ -15,6 +15,14 @@
  * vclock__run_expired().
  *
  * A manual clock (unit tests, replay) only moves when vclock__set() is called.
+ *
+ * A counted clock (--clock=insn, under --pin=step) follows an instruction
+ * counter instead of the host: ns_per instructions' worth of virtual
+ * nanoseconds each, plus the time warped over while the guest idles.  The
+ * guest then sees a CPU of a fixed speed however slowly it is stepped, so
+ * its timer ticks come every so many of its own instructions, as QEMU's
+ * icount gives them, and not every so many of the host's microseconds
+ * (which under single-step left a Linux guest doing nothing but ticks).
  */
 #define VTIMER_OFF UINT64_MAX
 
@@ -29,6 +37,9 @@ struct vclock {
 	bool manual;
 	u64 manual_ns;
 	u64 host_base; /* host ns at virtual time 0 */
+	const u64 *count; /* counted clock: instructions so far, or NULL */
+	u64 ns_per;	/* counted clock: virtual ns per instruction */
+	u64 warp;	/* counted clock: ns jumped over while idle */
 	struct vtimer *timers;
 	/* Every guest-visible read passes through it (the replay core). */
 	u64 (*filter)(void *ctx, u64 ns);
@@ -53,6 +64,17 @@ void vclock__set_filter(struct vclock *clk, u64 (*filter)(void *ctx, u64 ns),
 			void *ctx);
 /* Manual clocks only: time never goes backwards. */
 void vclock__set(struct vclock *clk, u64 ns);
+/*
+ * From now on time is *count * ns_per (+ warps); *count must only grow.
+ * Call at virtual time 0, with *count at 0.
+ */
+void vclock__count(struct vclock *clk, const u64 *count, u64 ns_per);
+static inline bool vclock__counted(const struct vclock *clk)
+{
+	return clk->count != NULL;
+}
+/* Counted clocks only: move time forward by ns (the guest idles). */
+void vclock__warp(struct vclock *clk, u64 ns);
 
 void vclock__add_timer(struct vclock *clk, struct vtimer *t,
 		       void (*fire)(struct vtimer *t, u64 now), void *opaque);

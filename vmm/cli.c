@@ -26,6 +26,7 @@ enum {
 	OPT_RECORD,
 	OPT_REPLAY,
 	OPT_PIN,
+	OPT_CLOCK,
 };
 
 static const struct option cli_options[] = {
@@ -39,6 +40,7 @@ static const struct option cli_options[] = {
 	{ "record", required_argument, NULL, OPT_RECORD },
 	{ "replay", required_argument, NULL, OPT_REPLAY },
 	{ "pin", required_argument, NULL, OPT_PIN },
+	{ "clock", required_argument, NULL, OPT_CLOCK },
 	{ "probe-host", no_argument, NULL, OPT_PROBE_HOST },
 	{ "no-cmdline-fixups", no_argument, NULL, OPT_NO_FIXUPS },
 	{ "stats", no_argument, NULL, OPT_STATS },
@@ -78,6 +80,10 @@ void cli__usage(FILE *out)
 	      "                        RDRAND (docs/pinning.md); a replay uses the\n"
 	      "                        trace's; pmu-sim (tests) replays a step trace\n"
 	      "                        through the PMU landing on a simulated counter\n"
+	      "  --clock host|insn[:NS]\n"
+	      "                        guest time: the host's clock, or NS virtual ns per\n"
+	      "                        instruction (default 10, a 100 MHz guest; the\n"
+	      "                        default under --pin=step, which it needs)\n"
 	      "  --cpu-policy NAME     the CPU the guest sees (default, v2, v1; see below)\n"
 	      "  --rtc-epoch SECONDS   the RTC's time at boot, in seconds since 1970-01-01\n"
 	      "                        UTC (default: now), so that runs see the same date\n"
@@ -229,6 +235,33 @@ static int cli_set_pin(struct cli *cli, const char *arg)
 	return -EINVAL;
 }
 
+static int cli_set_clock(struct cli *cli, const char *arg)
+{
+	unsigned long ns = VM_CLOCK_INSN_NS;
+	char *end;
+
+	if (!strcmp(arg, "host")) {
+		cli->vm.clock = VM_CLOCK_HOST;
+		return 0;
+	}
+	if (strncmp(arg, "insn", 4) || (arg[4] && arg[4] != ':')) {
+		pr_err("--clock %s: unknown clock (host, or insn[:NS])", arg);
+		return -EINVAL;
+	}
+	if (arg[4] == ':') {
+		errno = 0;
+		ns = strtoul(arg + 5, &end, 10);
+		if (errno || end == arg + 5 || *end || ns < 1 || ns > 1000) {
+			pr_err("--clock %s: NS must be a whole number of virtual nanoseconds per instruction, 1 to 1000",
+			       arg);
+			return -EINVAL;
+		}
+	}
+	cli->vm.clock = VM_CLOCK_INSN;
+	cli->vm.clock_ns = (u32)ns;
+	return 0;
+}
+
 static int cli_one(struct cli *cli, int opt, const char *arg)
 {
 	switch (opt) {
@@ -257,6 +290,8 @@ static int cli_one(struct cli *cli, int opt, const char *arg)
 		return 0;
 	case OPT_PIN:
 		return cli_set_pin(cli, arg);
+	case OPT_CLOCK:
+		return cli_set_clock(cli, arg);
 	case OPT_PROBE_HOST:
 		cli->action = CLI_PROBE_HOST;
 		return 0;
@@ -306,6 +341,10 @@ int cli__parse(struct cli *cli, int argc, char **argv)
 	}
 	if (cli->vm.record && cli->vm.replay) {
 		pr_err("--record and --replay together: record a run, then replay it");
+		return -EINVAL;
+	}
+	if (cli->vm.clock != VM_CLOCK_DEFAULT && cli->vm.replay) {
+		pr_err("--clock with --replay: a replay's guest time comes from the trace");
 		return -EINVAL;
 	}
 	if (cli->action == CLI_RUN && !cli->vm.kernel && !cli->vm.replay) {

@@ -63,7 +63,12 @@ static void insn_0f(const u8 *p, size_t left, u8 rex, bool opsize16,
 			out->len = 2;
 		} else if ((modrm >> 6) != 3 && ((modrm >> 3) & 7) == 7) {
 			out->kind = INSN_FLUSH;	/* INVLPG m */
+		} else if ((modrm >> 6) != 3 && ((modrm >> 3) & 7) == 3) {
+			out->kind = INSN_FLUSH;	/* LIDT m: a new IDT */
 		}
+	} else if (op == 0x05) {
+		out->kind = INSN_SYSCALL;
+		out->len = 1;
 	} else if (op == 0x07) {
 		out->kind = INSN_RFLAGS;	/* SYSRET */
 	} else if (op == 0x22) {
@@ -138,7 +143,8 @@ const char *insn__name(enum insn_kind kind)
 		[INSN_RDRAND] = "rdrand", [INSN_RDSEED] = "rdseed",
 		[INSN_FLUSH] = "flush", [INSN_RFLAGS] = "rflags",
 		[INSN_UD] = "locked (#UD)", [INSN_HLT] = "hlt",
+		[INSN_SYSCALL] = "syscall",
 	};
 
-	return kind <= INSN_HLT ? names[kind] : "?";
+	return kind <= INSN_SYSCALL ? names[kind] : "?";
 }

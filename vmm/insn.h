@@ -16,13 +16,16 @@
  *    host-derived (RDTSC, RDTSCP, RDRAND, RDSEED): those are emulated, so
  *    their length, destination register and operand size are needed;
  *  - does it change address translation (MOV to CR0/CR3/CR4, INVLPG,
- *    INVPCID), so cached translations of RIP must go;
+ *    INVPCID) or the IDT (LIDT), so cached translations of RIP and the
+ *    exception handlers' addresses must go;
  *  - is it one of those with a LOCK prefix, which is #UD on every CPU:
  *    the backend raises the #UD itself, since not every host does (the
  *    PVM-backed hosts' instruction emulator executes LOCK RDRAND), and a
  *    value that got through would be the host's;
  *  - is it HLT, which the backend does itself: under single-step some
  *    hosts exit on it and some step over it, by timing;
+ *  - is it SYSCALL, also done by the backend: the CPU clears TF with
+ *    IA32_FMASK, and the kernel's entry would run unstepped;
  *  - does it load RFLAGS (POPF, IRET, SYSRET): KVM's single-step is the
  *    trap flag in the guest's RFLAGS, which such an instruction can clear
  *    (an IRET from a handler entered with stepping off does), so stepping
@@ -41,6 +44,7 @@ enum insn_kind {
 	INSN_RFLAGS,	/* loads RFLAGS: set the trap flag again after it */
 	INSN_UD,	/* LOCK on an emulated kind: raise #UD */
 	INSN_HLT,	/* the backend halts: not every host exits on it */
+	INSN_SYSCALL,	/* the backend does it: the CPU would mask TF */
 };
 
 struct insn {

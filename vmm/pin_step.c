@@ -27,11 +27,13 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/random.h>
 
 #include "insn.h"
+#include "quirks.h"
 #include "report.h"
 #include "vm.h"
 
@@ -44,11 +46,33 @@
 #define RFLAGS_RDRAND_CLEAR ((1ULL << 11) | (1ULL << 7) | (1ULL << 6) | \
 			     (1ULL << 4) | (1ULL << 2))
 
+static const u8 step_exc_vectors[PIN_STEP_EXC] = { 14, 6, 13, 0 };
+
+/* Stepping on, with a breakpoint on each exception handler not suspended. */
+static void step_exc_debugregs(const struct pin_step *ps,
+			       struct kvm_guest_debug *dbg)
+{
+	u64 dr7 = 0;
+
+	for (unsigned int i = 0; i < PIN_STEP_EXC; i++) {
+		if (!ps->exc.addr[i] || (ps->exc.suspended & (1u << i)))
+			continue;
+		dbg->arch.debugreg[i] = ps->exc.addr[i];
+		dr7 |= 1ULL << (2 * i);	/* Li; R/W 00 (execute), LEN 00 */
+	}
+	if (dr7) {
+		dbg->control |= KVM_GUESTDBG_USE_HW_BP;
+		dbg->arch.debugreg[7] = dr7;
+	}
+}
+
 static int step_guest_debug(struct vm *vm, bool on)
 {
 	struct pin_step *ps = &vm->step;
 	struct kvm_guest_debug dbg = { .control = on ? ps->control : 0 };
 
+	if (on && ps->exc.on)
+		step_exc_debugregs(ps, &dbg);
 	if (ioctl(vm->kvm.vcpu_fd, KVM_SET_GUEST_DEBUG, &dbg) < 0)
 		return -errno;
 	ps->debug_on = on;
@@ -102,6 +126,59 @@ static size_t step_fetch(struct vm *vm, u64 gva, u8 *buf)
 	return first;
 }
 
+/*
+ * The IDT as of this mode change, LIDT or exit: where its page is, for
+ * reading the exception gates before every step.  64-bit gates only.
+ */
+static void step_exc_idt(struct vm *vm, const struct kvm_sregs *sregs)
+{
+	struct pin_step *ps = &vm->step;
+	u64 need = 16ULL * 15 - 1;	/* up to #PF's gate */
+
+	ps->exc.idt = NULL;
+	if (!ps->exc.on || !sregs->cs.l || sregs->idt.limit < need ||
+	    (sregs->idt.base & 4095) + need >= 4096)
+		return;
+	ps->exc.idt = step_hva(vm, sregs->idt.base);
+}
+
+static u64 step_gate_offset(const u8 *g)
+{
+	return (u64)g[0] | (u64)g[1] << 8 | (u64)g[6] << 16 |
+	       (u64)g[7] << 24 | (u64)g[8] << 32 | (u64)g[9] << 40 |
+	       (u64)g[10] << 48 | (u64)g[11] << 56;
+}
+
+/*
+ * Before a step: the handlers as the IDT has them now (Linux rewrites
+ * gates in place, without LIDT), and none armed where RIP is, since the
+ * PVM-backed hosts stop on a breakpoint again even with RF set.  true
+ * when the debug registers must be loaded again.
+ */
+static bool step_exc_update(struct pin_step *ps)
+{
+	bool changed = false;
+	u8 suspended = 0;
+
+	for (unsigned int i = 0; i < PIN_STEP_EXC; i++) {
+		const u8 *g = ps->exc.idt ? ps->exc.idt + 16 * step_exc_vectors[i] : NULL;
+		/* A present interrupt or trap gate, or nothing. */
+		u64 a = g && (g[5] & 0x80) ? step_gate_offset(g) : 0;
+
+		if (a != ps->exc.addr[i]) {
+			ps->exc.addr[i] = a;
+			changed = true;
+		}
+		if (a && a == ps->regs.rip)
+			suspended |= 1u << i;
+	}
+	if (suspended != ps->exc.suspended) {
+		ps->exc.suspended = suspended;
+		changed = true;
+	}
+	return changed;
+}
+
 static int step_get_regs(struct vm *vm)
 {
 	struct pin_step *ps = &vm->step;
@@ -117,8 +194,39 @@ static int step_get_regs(struct vm *vm)
 			return -errno;
 		ps->long_mode = sregs.cs.l;
 		ps->mode_stale = false;
+		step_exc_idt(vm, &sregs);
 	}
 	return 0;
+}
+
+static u64 step_msr(struct vm *vm, u32 index);
+
+/*
+ * The TSC on a counted clock: its value at virtual time 0, and its rate
+ * as KVM gives it to the guest, so that RDTSC and the PIT agree (Linux
+ * calibrates one against the other).
+ */
+static void step_tsc_start(struct vm *vm)
+{
+	struct pin_step *ps = &vm->step;
+	int khz = ioctl(vm->kvm.vcpu_fd, KVM_GET_TSC_KHZ, 0);
+
+	ps->tsc0 = step_msr(vm, MSR_IA32_TSC);
+	ps->tsc_khz = khz > 0 ? (u64)khz : 1000000;	/* else 1 GHz */
+}
+
+/* What RDTSC reads now: the host's TSC, or one following virtual time. */
+static u64 step_tsc(struct vm *vm)
+{
+	struct pin_step *ps = &vm->step;
+	u64 ns;
+
+	if (!vclock__counted(&vm->clock))
+		return step_msr(vm, MSR_IA32_TSC);
+	ns = vclock__host_now(&vm->clock);
+	/* ns * khz / 10^6 without overflowing for the first 5,000 hours. */
+	return ps->tsc0 + ns / 1000000 * ps->tsc_khz +
+	       ns % 1000000 * ps->tsc_khz / 1000000;
 }
 
 int pin_step__start(struct vm *vm)
@@ -144,10 +252,13 @@ int pin_step__start(struct vm *vm)
 	if (ps->sync_regs)
 		vm->kvm.run->kvm_valid_regs |= KVM_SYNC_X86_REGS;
 	step_tlb_flush(ps);
+	ps->exc.on = vm->caps.hw_breakpoint == PROBE_YES &&
+		     !getenv("MICROVM_STEP_NO_EXC_BP");
 	ps->mode_stale = true;
 	ps->regs_valid = false;
 	ps->on = true;
 	ps->t0 = util__host_ns();
+	step_tsc_start(vm);
 	pr_debug("step: KVM_GUESTDBG control %#x, registers %s", ps->control,
 		 ps->sync_regs ? "in the run area" : "by KVM_GET_REGS");
 	return step_guest_debug(vm, true);
@@ -204,8 +315,7 @@ static int step_emulate(struct vm *vm, const struct insn *in)
 	switch (in->kind) {
 	case INSN_RDTSC:
 	case INSN_RDTSCP:
-		v = vm_replay__value(vm, VM_REPLAY_TSC,
-				     step_msr(vm, MSR_IA32_TSC));
+		v = vm_replay__value(vm, VM_REPLAY_TSC, step_tsc(vm));
 		r->rax = (u32)v;
 		r->rdx = v >> 32;
 		if (in->kind == INSN_RDTSCP)
@@ -265,6 +375,28 @@ static int step_halt(struct vm *vm, const struct insn *in)
 	/* A synchronous exit: the replay core counts it, we count anew. */
 	ps->branches = ps->insns = 0;
 	ps->rearm = true;
+	return 0;
+}
+
+/*
+ * SYSCALL, done by us so that the kernel's entry is stepped too (the CPU
+ * would clear TF through IA32_FMASK); -EAGAIN: the CPU's to do.
+ */
+static int step_syscall(struct vm *vm, const struct insn *in)
+{
+	struct pin_step *ps = &vm->step;
+	int ret;
+
+	if (!ps->long_mode)
+		return -EAGAIN;
+	ret = quirks__syscall(&vm->quirks, &vm->kvm, &ps->regs, in->len);
+	if (ret)
+		return ret;
+	ps->insns++;
+	ps->total_insns++;
+	ps->syscalls++;
+	ps->mode_stale = true;
+	ps->rearm = true;	/* RIP moved: KVM sets TF at the new one */
 	return 0;
 }
 
@@ -357,6 +489,13 @@ enum pin_exit pin_step__before_run(struct vm *vm)
 		if (ret)
 			goto fail;
 		return PIN_STEPPED;
+	case INSN_SYSCALL:
+		ret = step_syscall(vm, &in);
+		if (!ret)
+			return PIN_STEPPED;
+		if (ret != -EAGAIN)
+			goto fail;
+		break;
 	case INSN_HLT:
 		ret = step_halt(vm, &in);
 		if (ret)
@@ -371,6 +510,8 @@ enum pin_exit pin_step__before_run(struct vm *vm)
 	default:
 		break;
 	}
+	if (ps->exc.on && step_exc_update(ps))
+		ps->rearm = true;
 	if (ps->rearm || !ps->debug_on) {
 		ret = step_guest_debug(vm, true);
 		if (ret)
@@ -427,6 +568,34 @@ static enum pin_exit step_irq_entered(struct vm *vm, int ret)
 	return PIN_FAILED;
 }
 
+/*
+ * A debug exit at an exception handler's breakpoint: the instruction
+ * stepped faulted (it did not retire, a branch among them) and the CPU
+ * entered the handler with TF cleared.  The entry counts as one
+ * instruction, as an interrupt's does; stepping is asked for again.
+ */
+static bool step_exc_entered(struct vm *vm)
+{
+	struct pin_step *ps = &vm->step;
+	struct kvm_debug_exit_arch *d = &vm->kvm.run->debug.arch;
+	unsigned int i;
+
+	if (!ps->exc.on || !(d->dr6 & 0xf))
+		return false;
+	for (i = 0; i < PIN_STEP_EXC; i++)
+		if ((d->dr6 & (1u << i)) && ps->exc.addr[i] == d->pc)
+			break;
+	if (i == PIN_STEP_EXC)
+		return false;
+	ps->insns++;
+	ps->total_insns++;
+	ps->exc.entries++;
+	ps->rearm = true;
+	ps->mode_stale = true;	/* CPL 3 to 0, maybe 32-bit to 64-bit */
+	ps->regs_valid = false;
+	return true;
+}
+
 enum pin_exit pin_step__after_run(struct vm *vm, int ret)
 {
 	struct pin_step *ps = &vm->step;
@@ -436,6 +605,8 @@ enum pin_exit pin_step__after_run(struct vm *vm, int ret)
 		return step_irq_entered(vm, ret);
 	if (ret < 0)
 		return PIN_STEPPED;	/* kicked before the instruction ran */
+	if (run->exit_reason == KVM_EXIT_DEBUG && step_exc_entered(vm))
+		return PIN_STEPPED;
 	if (run->exit_reason == KVM_EXIT_DEBUG) {
 		ps->total_insns++;
 		if (ps->pending_branch) {
@@ -544,7 +715,7 @@ void pin_step__report(const struct vm *vm)
 
 	if (!ps->t0)
 		return;
-	pr_info("step: %llu instructions (%llu conditional branches, %llu emulated: rdtsc %llu rdtscp %llu rdrand %llu rdseed %llu; %llu interrupts), %.3f s, %.0f steps/s",
+	pr_info("step: %llu instructions (%llu conditional branches, %llu emulated: rdtsc %llu rdtscp %llu rdrand %llu rdseed %llu; %llu syscalls, %llu interrupts), %.3f s, %.0f steps/s",
 		(unsigned long long)ps->total_insns,
 		(unsigned long long)ps->total_branches,
 		(unsigned long long)(ps->emulated[0] + ps->emulated[1] +
@@ -553,5 +724,16 @@ void pin_step__report(const struct vm *vm)
 		(unsigned long long)ps->emulated[1],
 		(unsigned long long)ps->emulated[2],
 		(unsigned long long)ps->emulated[3],
+		(unsigned long long)ps->syscalls,
 		(unsigned long long)ps->irqs, s, s > 0 ? ps->total_insns / s : 0.0);
+	if (ps->exc.on)
+		pr_info("step: %llu exception entries stepped into (hardware breakpoints on the #PF, #UD, #GP, #DE handlers)",
+			(unsigned long long)ps->exc.entries);
+	else
+		pr_info("step: no hardware breakpoints here: exception handlers run unstepped");
+	if (vclock__counted(&vm->clock))
+		pr_info("step: guest time %.3f s on the instruction count (%llu ns each), of which %.3f s idle",
+			vclock__host_now(&vm->clock) / 1e9,
+			(unsigned long long)vm->clock.ns_per,
+			vm->clock.warp / 1e9);
 }

@@ -26,6 +26,8 @@
 struct vm;
 
 #define PIN_STEP_TLB 16
+/* Exceptions whose handlers get a hardware breakpoint: #PF #UD #GP #DE. */
+#define PIN_STEP_EXC 4
 
 struct pin_step_tlb {
 	u64 page;	/* guest-virtual page, or ~0 */
@@ -53,14 +55,27 @@ struct pin_step {
 	u64 branches, insns;
 	u64 total_insns, total_branches;	/* for the report */
 	u64 emulated[4];	/* rdtsc, rdtscp, rdrand, rdseed */
-	u64 irqs, tlb_misses, halts;
+	u64 irqs, tlb_misses, halts, syscalls;
 	struct {
 		bool active;	/* injected, entry not seen yet */
 		u64 handler, gpa;
 		u8 saved;
 		u32 vector;
 	} irq;
+	/*
+	 * Exceptions the guest's own instructions raise: the CPU clears TF
+	 * on delivery, so their handlers' first instructions get hardware
+	 * breakpoints (DR0-DR3) where the host stops on them.
+	 */
+	struct {
+		bool on;	/* the host has hardware breakpoints */
+		u8 *idt;	/* the IDT's page in our memory, or NULL */
+		u64 addr[PIN_STEP_EXC];	/* armed handler addresses, 0: none */
+		u8 suspended;	/* bits: off for this step (RIP is there) */
+		u64 entries;
+	} exc;
 	struct pin_step_tlb tlb[PIN_STEP_TLB];
+	u64 tsc0, tsc_khz;	/* --clock=insn: the TSC at time 0, its rate */
 	u64 t0;
 };
 

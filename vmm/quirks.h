@@ -68,6 +68,12 @@ bool quirks__msr_exit(struct quirks *q, const struct kvm *kvm);
  * host left half done.  True if it changed the vCPU state.
  */
 bool quirks__after_exit(struct quirks *q, const struct kvm *kvm);
+/*
+ * Execute the 64-bit SYSCALL at r->rip (len bytes) on the vCPU: 0, or
+ * -EAGAIN where it is not one (SCE off, not 64-bit code), or -errno.
+ */
+int quirks__syscall(const struct quirks *q, const struct kvm *kvm,
+		    struct kvm_regs *r, unsigned int len);
 
 /* The SYSCALL completion needs an exit as soon as one can be had. */
 static inline bool quirks__want_exit(const struct quirks *q)

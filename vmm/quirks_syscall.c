@@ -14,6 +14,8 @@
 #define MSR_FMASK 0xc0000084
 #define RFLAGS_IF (1ULL << 9)
 #define RFLAGS_FIXED (1ULL << 1)
+#define EFER_SCE (1ULL << 0)
+#define EFER_LMA (1ULL << 10)
 
 static int quirks_set_msr(const struct kvm *kvm, u32 index, u64 value)
 {
@@ -135,6 +137,46 @@ static bool quirks_at_half_syscall(const struct quirks *q,
 		return false;
 	*star = msr[1];
 	return true;
+}
+
+/*
+ * A whole 64-bit SYSCALL at r->rip (len bytes), for the single-step
+ * backend: executed natively, SYSCALL masks TF with IA32_FMASK (Linux's
+ * has it) and the kernel's entry runs unstepped up to SYSRET, its RDTSCs
+ * the host's.  Done here, the backend steps the entry like any code.
+ */
+int quirks__syscall(const struct quirks *q, const struct kvm *kvm,
+		    struct kvm_regs *r, unsigned int len)
+{
+	static const u32 index[3] = { MSR_STAR, MSR_LSTAR, MSR_FMASK };
+	struct kvm_sregs s;
+	u64 msr[3];
+	u16 cs;
+
+	if (ioctl(kvm->vcpu_fd, KVM_GET_SREGS, &s) < 0)
+		return -errno;
+	/* Not enabled (#UD) or not 64-bit code: the CPU's to do. */
+	if (!(s.efer & EFER_SCE) || !(s.efer & EFER_LMA) || !s.cs.l) {
+		pr_debug("step: SYSCALL at %#llx left to the CPU: efer %#llx, cs.l %u, cpl %u",
+			 (unsigned long long)r->rip, (unsigned long long)s.efer,
+			 s.cs.l, s.cs.dpl);
+		return -EAGAIN;
+	}
+	if (kvm__get_msrs(kvm->vcpu_fd, index, msr, 3))
+		return -EIO;
+	if (q->syscall_fix)
+		msr[2] = q->guest_sfmask;	/* the real one lacks IF */
+	cs = (msr[0] >> 32) & 0xfffc;
+	quirks_flat_segment(&s.cs, cs, true);
+	quirks_flat_segment(&s.ss, cs + 8, false);
+	r->rcx = r->rip + len;
+	r->r11 = r->rflags;
+	r->rflags = (r->rflags & ~msr[2]) | RFLAGS_FIXED;
+	r->rip = msr[1];
+	if (ioctl(kvm->vcpu_fd, KVM_SET_SREGS, &s) < 0 ||
+	    ioctl(kvm->vcpu_fd, KVM_SET_REGS, r) < 0)
+		return -errno;
+	return 0;
 }
 
 bool quirks__after_exit(struct quirks *q, const struct kvm *kvm)

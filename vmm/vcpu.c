@@ -64,11 +64,17 @@ void vcpu__kick(void *opaque)
 	pthread_kill(vm->vcpu_thread, SIG_KICK);
 }
 
-/* The host timer kicks the vCPU at the next virtual timer deadline. */
+/*
+ * The host timer kicks the vCPU at the next virtual timer deadline.  A
+ * counted clock's deadlines are instruction counts: the step loop itself
+ * sees them come.
+ */
 static void vcpu_arm_ticker(struct vm *vm)
 {
 	u64 next = vclock__next_deadline(&vm->clock);
 
+	if (vclock__counted(&vm->clock))
+		next = VTIMER_OFF;
 	ticker__arm(&vm->ticker,
 		    next == VTIMER_OFF ? 0 : vm->clock.host_base + next);
 }
@@ -215,6 +221,28 @@ static bool vcpu_async_due(struct vm *vm)
 	return false;
 }
 
+/*
+ * Halted on a counted clock (--clock=insn), where no instruction moves
+ * time: with disk requests in flight, wait for them and let the guest's
+ * time follow the host's meanwhile (its disk took that long); with none,
+ * only a timer can wake it: look for other input once, then jump to the
+ * deadline, as QEMU's icount does with sleep=off.
+ */
+static void vcpu_idle_counted(struct vm *vm, u64 next, u64 now)
+{
+	u64 t0, waited, timeout = next == VTIMER_OFF ? UINT64_MAX : next - now;
+
+	if (!vm__disks_inflight(vm) && next != VTIMER_OFF &&
+	    !evq__count(&vm->evq)) {
+		vclock__warp(&vm->clock, timeout);
+		return;
+	}
+	t0 = util__host_ns();
+	evq__wait(&vm->evq, timeout);
+	waited = util__host_ns() - t0;
+	vclock__warp(&vm->clock, MIN(waited, timeout));
+}
+
 /* HLT with interrupts enabled: sleep until something can wake the guest. */
 static void vcpu_halt(struct vm *vm)
 {
@@ -238,6 +266,10 @@ static void vcpu_halt(struct vm *vm)
 			continue;
 		next = vclock__next_deadline(&vm->clock);
 		now = vclock__host_now(&vm->clock);
+		if (vclock__counted(&vm->clock)) {
+			vcpu_idle_counted(vm, next, MIN(next, now));
+			continue;
+		}
 		if (next != VTIMER_OFF)
 			timeout = next > now ? next - now : 0;
 		evq__wait(&vm->evq, timeout);

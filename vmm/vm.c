@@ -162,6 +162,14 @@ static int vm_setup_kvm(struct vm *vm)
 	if (ret)
 		return ret;
 	probe__quick(&vm->caps);
+	/*
+	 * The single-step backend breaks on exception handlers where the
+	 * host has hardware breakpoints.  Probed here, before any thread
+	 * can interrupt the probe's KVM_CREATE_VM with a kick.
+	 */
+	if (vm->cfg.pin == VM_PIN_STEP || vm->cfg.pin == VM_PIN_PMU_SIM ||
+	    vm->cfg.replay)
+		probe__hw_breakpoint(&vm->caps);
 	ret = kvm__create_vm(&vm->kvm);
 	if (ret)
 		return ret;
@@ -342,6 +350,30 @@ static int vm_pick_pin(struct vm *vm)
 	return 0;
 }
 
+/*
+ * Guest time.  Under single-step a guest runs some ten thousand times
+ * slower than on a CPU: on the host's clock its timer ticks then take
+ * nearly every step (a Linux boot measured: 104,568 ticks, 1,500
+ * instructions each, in 156 M steps, never reaching /init).  So --pin=step
+ * counts time in instructions unless told otherwise.  A replay's time is
+ * the trace's, whatever the clock.
+ */
+static int vm_pick_clock(struct vm *vm)
+{
+	struct vm_config *c = &vm->cfg;
+
+	if (c->clock == VM_CLOCK_INSN && c->pin != VM_PIN_STEP) {
+		pr_err("--clock=insn needs --pin=step: only the single-step backend sees every instruction");
+		return -EINVAL;
+	}
+	if (c->clock == VM_CLOCK_DEFAULT)
+		c->clock = c->pin == VM_PIN_STEP && !c->replay ?
+				   VM_CLOCK_INSN : VM_CLOCK_HOST;
+	if (c->clock == VM_CLOCK_INSN && !c->clock_ns)
+		c->clock_ns = VM_CLOCK_INSN_NS;
+	return 0;
+}
+
 int vm__init(struct vm *vm, const struct vm_config *cfg)
 {
 	sigset_t set;
@@ -364,6 +396,8 @@ int vm__init(struct vm *vm, const struct vm_config *cfg)
 
 	/* The user's files first: their errors need no KVM to be told. */
 	ret = vm_pick_pin(vm);
+	if (!ret)
+		ret = vm_pick_clock(vm);
 	if (!ret)
 		ret = vm_setup_queue(vm);
 	if (!ret)
@@ -428,6 +462,9 @@ int vm__run(struct vm *vm)
 	if (vm->cfg.pin == VM_PIN_PMU_SIM && pin_pmu__start(vm))
 		return VM_EXIT_SETUP;
 	vclock__rebase(&vm->clock);	/* virtual time 0: the first instruction */
+	if (vm->cfg.clock == VM_CLOCK_INSN)
+		vclock__count(&vm->clock, &vm->step.total_insns,
+			      vm->cfg.clock_ns);
 	vcpu__run(vm);
 	pin_step__report(vm);
 	pin_pmu__report(vm);
@@ -437,7 +474,7 @@ int vm__run(struct vm *vm)
 	return ret;
 }
 
-static u64 vm_disks_inflight(const struct vm *vm)
+u64 vm__disks_inflight(const struct vm *vm)
 {
 	u64 n = 0;
 
@@ -461,11 +498,11 @@ static bool vm_drain_disks(struct vm *vm)
 	struct event ev;
 
 	vm_replay__flush_held(vm);
-	while (vm_disks_inflight(vm)) {
+	while (vm__disks_inflight(vm)) {
 		if (vm->signals != signals ||
 		    (by_signal && util__host_ns() - start > VM_DRAIN_AFTER_SIGNAL_NS)) {
 			pr_warn("exiting with %llu disk requests still in the host (the guest was never told they completed)",
-				(unsigned long long)vm_disks_inflight(vm));
+				(unsigned long long)vm__disks_inflight(vm));
 			return false;
 		}
 		evq__wait(&vm->evq, 100 * 1000 * 1000);

@@ -54,6 +54,16 @@ enum vm_pin {
 	VM_PIN_PMU_SIM,	/* test: PMU landing over a simulated counter */
 };
 
+/* Where guest time comes from (--clock; common/vclock.h). */
+enum vm_clock {
+	VM_CLOCK_DEFAULT,	/* insn under --pin=step, else host */
+	VM_CLOCK_HOST,		/* the host's monotonic clock */
+	VM_CLOCK_INSN,		/* the instruction count (--pin=step only) */
+};
+
+/* --clock=insn without :NS: a 100 MHz guest. */
+#define VM_CLOCK_INSN_NS 10
+
 struct vm_config {
 	const char *kernel;
 	const char *initrd;
@@ -69,6 +79,8 @@ struct vm_config {
 	bool cmdline_verbatim;	/* replay: the recorded, final command line */
 	enum vm_pin pin;	/* --pin; replay: the trace's backend */
 	bool pin_set;		/* given on the command line */
+	enum vm_clock clock;	/* --clock */
+	u32 clock_ns;		/* --clock=insn:NS, virtual ns per instruction */
 	unsigned int ndisks;
 	struct vm_disk_config disks[VM_MAX_DISKS];
 };
@@ -153,5 +165,7 @@ void vm__stop(struct vm *vm, int code, const char *why);
 void vm__print_stats(const struct vm *vm);
 /* Device state lines for crash reports. */
 void vm__dump_devices(const struct vm *vm, char *buf, size_t len);
+/* Disk requests the host has not completed yet. */
+u64 vm__disks_inflight(const struct vm *vm);
 
 #endif

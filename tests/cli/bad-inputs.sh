@@ -59,6 +59,16 @@ expect "--pin=pmu refused" 1 "--pin=pmu: (no PMU|.*self-test is not implemented)
 	"$microvm" --kernel "$hello" --pin=pmu
 expect "--pin=auto falls back" 1 "positions: exit-pinned \(--pin=auto; no PMU backend: " \
 	"$microvm" --kernel "$tmp/nonexistent" --pin=auto --record "$tmp/auto.trace"
+expect "--clock unknown" 2 "--clock fast: unknown clock \(host, or insn\[:NS\]\)" \
+	"$microvm" --kernel "$hello" --clock=fast
+expect "--clock=insn:0" 2 "--clock insn:0: NS must be a whole number" \
+	"$microvm" --kernel "$hello" --pin=step --clock=insn:0
+expect "--clock=insn:garbage" 2 "--clock insn:5x: NS must be" \
+	"$microvm" --kernel "$hello" --pin=step --clock=insn:5x
+expect "--clock=insn without step" 1 "--clock=insn needs --pin=step" \
+	"$microvm" --kernel "$hello" --pin=exit --clock=insn
+expect "--clock with --replay" 2 "--clock with --replay: a replay's guest time comes from the trace" \
+	"$microvm" --replay "$tmp/nonexistent" --clock=host
 expect "missing initrd" 1 "initrd.*No such file" \
 	"$microvm" --kernel "$hello" --initrd "$tmp/nonexistent"
 expect "initrd larger than RAM" 1 "does not fit in guest RAM.*increase --mem" \

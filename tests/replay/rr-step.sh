@@ -70,14 +70,16 @@ record_replay() {
 	return 1
 }
 
+# On the host's clock (--clock=host), where timing makes runs differ.
 # 25 Hz: stepped, the guest runs ~1000 times slower than natively, and
 # at 100 Hz a loaded host left it no work between most ticks.
-pit_ticks=(--kernel "$guests/pit-ticks.elf" --cmdline "console=ttyS0 pit-ticks.hz=25")
+pit_ticks=(--clock=host --kernel "$guests/pit-ticks.elf" --cmdline "console=ttyS0 pit-ticks.hz=25")
 nondeterministic pit-ticks "${pit_ticks[@]}"
 record_replay pit-ticks "${pit_ticks[@]}" </dev/null
 
-nondeterministic tsc-rand --kernel "$guests/tsc-rand.elf"
-if record_replay tsc-rand --kernel "$guests/tsc-rand.elf" </dev/null; then
+tsc_rand=(--clock=host --kernel "$guests/tsc-rand.elf")
+nondeterministic tsc-rand "${tsc_rand[@]}"
+if record_replay tsc-rand "${tsc_rand[@]}" </dev/null; then
 	grep -q "tsc-rand: done" "$tmp/tsc-rand.rec.out" ||
 		bad "tsc-rand: the recorded run did not finish"
 	# Architecturally #UD; under --pin=step raised by microvm on every host.
@@ -168,7 +170,7 @@ else
 fi
 rc=0
 timeout 300 "$microvm" --pin=pmu-sim --record "$tmp/pmu-tsc.trace" \
-	--kernel "$guests/tsc-rand.elf" </dev/null >/dev/null 2>"$tmp/pmu-tsc.err" || rc=$?
+	"${tsc_rand[@]}" </dev/null >/dev/null 2>"$tmp/pmu-tsc.err" || rc=$?
 if [ $rc -ne 0 ] && grep -q "the PMU backend cannot intercept it" "$tmp/pmu-tsc.err"; then
 	ok "tsc-rand under pmu-sim recording refused: $(grep -m1 'cannot intercept' "$tmp/pmu-tsc.err" | cut -c10-120)..."
 else
@@ -193,6 +195,28 @@ if [ -s "$tmp/serial-echo.1.trace" ] && [ -s "$tmp/serial-echo.trace" ]; then
 	else
 		ok "serial-echo: the input landed at other positions in the two recordings ($(wc -l <"$tmp/serial-echo.trace.pos") console events)"
 	fi
+fi
+
+# Guest time on the instruction count (--clock=insn, the default under
+# --pin=step): the PIT ticks every so many instructions, so the runs that
+# differed on the host's clock are all the same, and a recording of one
+# replays identically.  1 kHz at 100 ns an instruction: 10,000 a tick.
+ic=(--clock=insn:100 --kernel "$guests/pit-ticks.elf" --cmdline "console=ttyS0 pit-ticks.hz=1000")
+for i in 1 2 3; do
+	timeout 300 "$microvm" --pin=step "${ic[@]}" </dev/null \
+		>"$tmp/insn.plain$i" 2>"$tmp/insn.plain$i.err"
+done
+i=$(md5sum "$tmp"/insn.plain? | cut -d' ' -f1 | sort -u | wc -l)
+if [ "$i" -eq 1 ] && grep -q "pit-ticks: PASS" "$tmp/insn.plain1" &&
+	grep -q "guest time .* on the instruction count (100 ns each)" "$tmp/insn.plain1.err"; then
+	ok "pit-ticks on the instruction clock: 3 plain runs, one output ($(grep -m1 'work per tick' "$tmp/insn.plain1" | cut -c1-60)...)"
+else
+	bad "pit-ticks on the instruction clock: $i distinct outputs in 3 runs (wanted 1, PASS)"
+	tail -n 3 "$tmp/insn.plain1" "$tmp/insn.plain1.err" | sed 's/^/     /'
+fi
+if record_replay insn-clock "${ic[@]}" </dev/null; then
+	cmp -s "$tmp/insn-clock.rec.out" "$tmp/insn.plain1" ||
+		bad "insn-clock: the recording printed other output than the plain runs"
 fi
 
 # Exact positions cannot be reached by the exit-pinned backend: refused.

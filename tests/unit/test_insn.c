@@ -101,6 +101,16 @@ static void test_flags_and_translation(void)
 	CHECK_EQ(DEC(true, 0x0f, 0x01, 0x38).kind, INSN_FLUSH);	/* invlpg (%rax) */
 	CHECK_EQ(DEC(true, 0x0f, 0x01, 0xf8).kind, INSN_OTHER);	/* swapgs */
 	CHECK_EQ(DEC(true, 0x66, 0x0f, 0x38, 0x82, 0x00).kind, INSN_FLUSH); /* invpcid */
+	CHECK_EQ(DEC(true, 0x0f, 0x01, 0x18).kind, INSN_FLUSH);	/* lidt (%rax) */
+	CHECK_EQ(DEC(true, 0x0f, 0x01, 0x5d, 0x08).kind, INSN_FLUSH); /* lidt 8(%rbp) */
+	CHECK_EQ(DEC(true, 0x0f, 0x01, 0x08).kind, INSN_OTHER);	/* sidt (%rax) */
+	CHECK_EQ(DEC(true, 0x0f, 0x01, 0xd8).kind, INSN_OTHER);	/* vmrun (mod 3) */
+	/* SYSCALL is the backend's: its length, prefixes included. */
+	CHECK_EQ(DEC(true, 0x0f, 0x05).kind, INSN_SYSCALL);
+	CHECK_EQ(DEC(true, 0x0f, 0x05).len, 2);
+	CHECK_EQ(DEC(true, 0x48, 0x0f, 0x05).len, 3);
+	CHECK_EQ(DEC(true, 0xf0, 0x0f, 0x05).kind, INSN_UD);	/* lock syscall */
+	CHECK_EQ(DEC(true, 0x0f, 0x07).kind, INSN_RFLAGS);	/* sysret */
 }
 
 static void test_truncated(void)

@@ -545,6 +545,42 @@ static void test_odd_accesses(void)
 	CHECK_EQ(inb(CH(2)), 0x12);	/* flip-flop untouched */
 }
 
+/*
+ * --clock=insn: the PIT ticks every so many instructions, whatever the
+ * host does, and an idle guest's warp lands on the deadline itself.
+ */
+static void test_counted_clock(void)
+{
+	u64 insns = 0, period_ns = tick_ns(11932), fired_at[3];
+	unsigned int n = 0;
+
+	setup();
+	vclock__count(&clk, &insns, 10);	/* a 100 MHz guest */
+	CHECK(vclock__counted(&clk));
+	program(0, 0x36, 11932);		/* mode 3, 100 Hz */
+	CHECK_EQ(vclock__next_deadline(&clk), period_ns);
+	while (n < 2) {
+		insns++;
+		if (vclock__run_expired(&clk))
+			fired_at[n++] = insns;
+	}
+	/* The first instruction at or past each deadline, exactly. */
+	CHECK_EQ(fired_at[0], (period_ns + 9) / 10);
+	CHECK_EQ(fired_at[1], (2 * period_ns + 9) / 10);
+	CHECK_EQ(edges, 2);
+	/* Halted with nothing else to wait for: jump to the next tick. */
+	vclock__warp(&clk, vclock__next_deadline(&clk) - vclock__now(&clk));
+	CHECK_EQ(vclock__now(&clk), 3 * period_ns);
+	CHECK_EQ(vclock__run_expired(&clk), 1);
+	fired_at[2] = insns;
+	CHECK_EQ(fired_at[2], fired_at[1]);	/* no instruction ran */
+	CHECK_EQ(edges, 3);
+	/* A warp never moves a host clock. */
+	vclock__init(&clk, true);
+	vclock__warp(&clk, 1000);
+	CHECK_EQ(vclock__now(&clk), 0);
+}
+
 static void test_dump(void)
 {
 	char buf[512], tiny[8];
@@ -579,6 +615,7 @@ int main(void)
 	RUN(test_mode4_strobe);
 	RUN(test_control_word_edge);
 	RUN(test_odd_accesses);
+	RUN(test_counted_clock);
 	RUN(test_dump);
 	return check_summary();
 }
