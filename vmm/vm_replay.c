@@ -943,6 +943,27 @@ void vm_replay__tx(struct vm *vm, const u8 *buf, size_t len)
 	vm->rp.serial_hash = h;
 }
 
+/*
+ * MICROVM_DUMP_RAM=FILE: guest RAM as it ends, raw, for finding what a
+ * "final state differs" is made of (cmp -l the recording's against the
+ * replay's; docs/testing.md).  A debugging aid, not part of the trace.
+ */
+static void vm_replay_dump_ram(const struct vm *vm)
+{
+	const char *path = getenv("MICROVM_DUMP_RAM");
+	int fd;
+
+	if (!path || !*path)
+		return;
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || util__write_full(fd, vm->kvm.mem.host, vm->kvm.mem.size) < 0)
+		pr_warn("MICROVM_DUMP_RAM=%s: %s", path, strerror(errno));
+	else
+		pr_info("guest RAM written to %s", path);
+	if (fd >= 0)
+		close(fd);
+}
+
 int vm_replay__finish(struct vm *vm, int code)
 {
 	struct vm_replay *rp = &vm->rp;
@@ -952,6 +973,7 @@ int vm_replay__finish(struct vm *vm, int code)
 
 	if (rp->mode == REPLAY_OFF)
 		return code;
+	vm_replay_dump_ram(vm);
 	if (rp->progress)
 		progress_line(vm, true);
 	/* A stop by the user ends a recording where the guest happened to be. */
