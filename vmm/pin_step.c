@@ -46,7 +46,11 @@
 #define RFLAGS_RDRAND_CLEAR ((1ULL << 11) | (1ULL << 7) | (1ULL << 6) | \
 			     (1ULL << 4) | (1ULL << 2))
 
-static const u8 step_exc_vectors[PIN_STEP_EXC] = { 14, 6, 13, 0 };
+/* DR0-DR2: these vectors' handlers; DR3: the SYSCALL entry (IA32_LSTAR). */
+static u64 step_msr(struct vm *vm, u32 index);
+
+static const u8 step_exc_vectors[PIN_STEP_EXC - 1] = { 14, 6, 13 };
+#define MSR_LSTAR 0xc0000082
 
 /* Stepping on, with a breakpoint on each exception handler not suspended. */
 static void step_exc_debugregs(const struct pin_step *ps,
@@ -136,8 +140,17 @@ static void step_exc_idt(struct vm *vm, const struct kvm_sregs *sregs)
 	u64 need = 16ULL * 15 - 1;	/* up to #PF's gate */
 
 	ps->exc.idt = NULL;
-	if (!ps->exc.on || !sregs->cs.l || sregs->idt.limit < need ||
-	    (sregs->idt.base & 4095) + need >= 4096)
+	ps->exc.lstar = 0;
+	if (!ps->exc.on || !sregs->cs.l)
+		return;
+	/*
+	 * A SYSCALL the CPU executes instead of us (user code that runs
+	 * unstepped: seen on the PVM-backed hosts, which half do it) is
+	 * stopped at the entry, where the SYSCALL workaround completes it.
+	 */
+	if (sregs->efer & 1)	/* EFER.SCE */
+		ps->exc.lstar = step_msr(vm, MSR_LSTAR);
+	if (sregs->idt.limit < need || (sregs->idt.base & 4095) + need >= 4096)
 		return;
 	ps->exc.idt = step_hva(vm, sregs->idt.base);
 }
@@ -161,10 +174,13 @@ static bool step_exc_update(struct pin_step *ps)
 	u8 suspended = 0;
 
 	for (unsigned int i = 0; i < PIN_STEP_EXC; i++) {
-		const u8 *g = ps->exc.idt ? ps->exc.idt + 16 * step_exc_vectors[i] : NULL;
+		const u8 *g = ps->exc.idt && i < PIN_STEP_EXC - 1 ?
+			ps->exc.idt + 16 * step_exc_vectors[i] : NULL;
 		/* A present interrupt or trap gate, or nothing. */
 		u64 a = g && (g[5] & 0x80) ? step_gate_offset(g) : 0;
 
+		if (i == PIN_STEP_EXC - 1)
+			a = ps->exc.lstar;
 		if (a != ps->exc.addr[i]) {
 			ps->exc.addr[i] = a;
 			changed = true;
@@ -199,19 +215,18 @@ static int step_get_regs(struct vm *vm)
 	return 0;
 }
 
-static u64 step_msr(struct vm *vm, u32 index);
-
 /*
- * The TSC on a counted clock: its value at virtual time 0, and its rate
- * as KVM gives it to the guest, so that RDTSC and the PIT agree (Linux
- * calibrates one against the other).
+ * The TSC on a counted clock: 0 at virtual time 0, as after a reset (the
+ * host's value there made two runs' TSCs differ), at the rate KVM gives
+ * the guest, so that RDTSC and the PIT agree (Linux calibrates one
+ * against the other).
  */
 static void step_tsc_start(struct vm *vm)
 {
 	struct pin_step *ps = &vm->step;
 	int khz = ioctl(vm->kvm.vcpu_fd, KVM_GET_TSC_KHZ, 0);
 
-	ps->tsc0 = step_msr(vm, MSR_IA32_TSC);
+	ps->tsc0 = 0;
 	ps->tsc_khz = khz > 0 ? (u64)khz : 1000000;	/* else 1 GHz */
 }
 
@@ -424,6 +439,7 @@ static bool step_window(struct vm *vm)
 	if (!ps->want_window || !pin_step__interruptible(vm))
 		return false;
 	ps->want_window = false;
+	ps->window_made = true;
 	run->exit_reason = KVM_EXIT_IRQ_WINDOW_OPEN;
 	run->if_flag = 1;
 	run->ready_for_interrupt_injection = 1;
@@ -589,11 +605,38 @@ static bool step_exc_entered(struct vm *vm)
 		return false;
 	ps->insns++;
 	ps->total_insns++;
-	ps->exc.entries++;
+	if (i == PIN_STEP_EXC - 1)
+		ps->exc.syscalls++;	/* completed by the quirk, counted once */
+	else
+		ps->exc.entries++;
 	ps->rearm = true;
 	ps->mode_stale = true;	/* CPL 3 to 0, maybe 32-bit to 64-bit */
 	ps->regs_valid = false;
 	return true;
+}
+
+/*
+ * KVM_RUN interrupted by a kick: normally before the instruction ran, an
+ * exact position.  Not if RIP moved: unstepped user code ran (the
+ * PVM-backed hosts run guest user code natively, out of reach of TF and
+ * the debug registers), and where it stopped is no position.
+ */
+static enum pin_exit step_kicked(struct vm *vm)
+{
+	struct pin_step *ps = &vm->step;
+
+	if (!ps->sync_regs || vm->kvm.run->s.regs.regs.rip == ps->regs.rip)
+		return PIN_STEPPED;
+	ps->regs_valid = false;
+	ps->rearm = true;
+	ps->unstepped_kicks++;
+	return PIN_AGAIN;
+}
+
+bool pin_step__window_exit(const struct vm *vm)
+{
+	return quirks__want_exit(&vm->quirks) && vm->quirks.sync_sregs &&
+	       vm->kvm.run->s.regs.sregs.cs.dpl == 3;
 }
 
 enum pin_exit pin_step__after_run(struct vm *vm, int ret)
@@ -604,11 +647,12 @@ enum pin_exit pin_step__after_run(struct vm *vm, int ret)
 	if (ps->irq.active)
 		return step_irq_entered(vm, ret);
 	if (ret < 0)
-		return PIN_STEPPED;	/* kicked before the instruction ran */
+		return step_kicked(vm);
 	if (run->exit_reason == KVM_EXIT_DEBUG && step_exc_entered(vm))
 		return PIN_STEPPED;
 	if (run->exit_reason == KVM_EXIT_DEBUG) {
 		ps->total_insns++;
+		ps->user_insns += !(ps->regs.rip >> 47);	/* lower half */
 		if (ps->pending_branch) {
 			ps->branches++;
 			ps->total_branches++;
@@ -632,8 +676,13 @@ enum pin_exit pin_step__after_run(struct vm *vm, int ret)
 	 */
 	if (run->exit_reason == KVM_EXIT_HLT)
 		ps->total_insns++;
-	/* A synchronous exit: the replay core counts it, we count anew. */
-	if (run->exit_reason != KVM_EXIT_INTR)
+	/*
+	 * A synchronous exit: the replay core counts it, we count anew.  Not
+	 * a window exit that completed no SYSCALL (pin_step__window_exit()):
+	 * it lands wherever the host stopped unstepped user code.
+	 */
+	if (run->exit_reason != KVM_EXIT_INTR &&
+	    (run->exit_reason != KVM_EXIT_IRQ_WINDOW_OPEN || vm->syscall_completed))
 		ps->branches = ps->insns = 0;
 	ps->rearm = true;
 	ps->regs_valid = false;
@@ -727,8 +776,11 @@ void pin_step__report(const struct vm *vm)
 		(unsigned long long)ps->syscalls,
 		(unsigned long long)ps->irqs, s, s > 0 ? ps->total_insns / s : 0.0);
 	if (ps->exc.on)
-		pr_info("step: %llu exception entries stepped into (hardware breakpoints on the #PF, #UD, #GP, #DE handlers)",
-			(unsigned long long)ps->exc.entries);
+		pr_info("step: %llu exception entries and %llu system calls stepped into at hardware breakpoints (#PF, #UD, #GP handlers, SYSCALL entry); %llu instructions stepped in the lower half (user space, for Linux); %llu kicks in unstepped code",
+			(unsigned long long)ps->exc.entries,
+			(unsigned long long)ps->exc.syscalls,
+			(unsigned long long)ps->user_insns,
+			(unsigned long long)ps->unstepped_kicks);
 	else
 		pr_info("step: no hardware breakpoints here: exception handlers run unstepped");
 	if (vclock__counted(&vm->clock))

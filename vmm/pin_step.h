@@ -26,7 +26,7 @@
 struct vm;
 
 #define PIN_STEP_TLB 16
-/* Exceptions whose handlers get a hardware breakpoint: #PF #UD #GP #DE. */
+/* Hardware breakpoints: the #PF #UD #GP handlers, the SYSCALL entry. */
 #define PIN_STEP_EXC 4
 
 struct pin_step_tlb {
@@ -45,6 +45,7 @@ struct pin_step {
 	bool pending_branch;	/* the instruction being stepped is one */
 	bool pending_rflags;	/* it loads RFLAGS (may clear TF) */
 	bool want_window;	/* an interrupt waits for IF=1, no shadow */
+	bool window_made;	/* the window exit waiting is ours */
 	u32 control;		/* KVM_GUESTDBG_* used while stepping */
 	struct kvm_regs regs;
 	/*
@@ -55,7 +56,7 @@ struct pin_step {
 	u64 branches, insns;
 	u64 total_insns, total_branches;	/* for the report */
 	u64 emulated[4];	/* rdtsc, rdtscp, rdrand, rdseed */
-	u64 irqs, tlb_misses, halts, syscalls;
+	u64 irqs, tlb_misses, halts, syscalls, user_insns, unstepped_kicks;
 	struct {
 		bool active;	/* injected, entry not seen yet */
 		u64 handler, gpa;
@@ -72,7 +73,8 @@ struct pin_step {
 		u8 *idt;	/* the IDT's page in our memory, or NULL */
 		u64 addr[PIN_STEP_EXC];	/* armed handler addresses, 0: none */
 		u8 suspended;	/* bits: off for this step (RIP is there) */
-		u64 entries;
+		u64 lstar;	/* the SYSCALL entry, 0: none */
+		u64 entries, syscalls;
 	} exc;
 	struct pin_step_tlb tlb[PIN_STEP_TLB];
 	u64 tsc0, tsc_khz;	/* --clock=insn: the TSC at time 0, its rate */
@@ -94,6 +96,14 @@ enum pin_exit pin_step__before_run(struct vm *vm);
 enum pin_exit pin_step__after_run(struct vm *vm, int ret);
 /* Inject an interrupt so that its handler is stepped too; -errno. */
 int pin_step__inject(struct vm *vm, u32 vector);
+/*
+ * Should KVM make its own interrupt-window exit for this KVM_RUN?  Only
+ * where the SYSCALL workaround needs it (quirks.h) and user code runs
+ * next: the PVM-backed hosts run guest user code natively, unstepped, and
+ * half do its SYSCALLs; the window exit right after one lets the
+ * workaround complete it.
+ */
+bool pin_step__window_exit(const struct vm *vm);
 /* IF set and no interrupt shadow: an interrupt can go in here. */
 bool pin_step__interruptible(struct vm *vm);
 /* The exact position now. */

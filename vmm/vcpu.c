@@ -112,7 +112,7 @@ static void vcpu_inject_step(struct vm *vm)
 	u32 vector;
 
 	/* The backend makes the window exits itself (pin_step.c). */
-	run->request_interrupt_window = 0;
+	run->request_interrupt_window = pin_step__window_exit(vm);
 	vm->step.want_window = false;
 	if (vm->step.irq.active || !pic__has_interrupt(&vm->pic))
 		return;
@@ -425,7 +425,7 @@ static bool vcpu_step_stop(struct vm *vm)
  * the same instruction in every run?  A kick (EINTR, KVM_EXIT_INTR) lands
  * wherever the host happened to stop the guest.
  */
-static bool vcpu_exit_sync(const struct vm *vm, int ret,
+static bool vcpu_exit_sync(struct vm *vm, int ret,
 			   const struct kvm_run *run)
 {
 	if (ret < 0 || run->exit_reason == KVM_EXIT_INTR)
@@ -439,6 +439,13 @@ static bool vcpu_exit_sync(const struct vm *vm, int ret,
 	 */
 	if (run->exit_reason == KVM_EXIT_IRQ_WINDOW_OPEN && !vm->step.on)
 		return vm->window_for_irq || vm->syscall_completed;
+	/* Single-step: the backend's own window exits, and the SYSCALL's. */
+	if (run->exit_reason == KVM_EXIT_IRQ_WINDOW_OPEN) {
+		bool made = vm->step.window_made;
+
+		vm->step.window_made = false;
+		return made || vm->syscall_completed;
+	}
 	return true;
 }
 
@@ -635,8 +642,10 @@ void vcpu__run(struct vm *vm)
 		}
 		if (sync)
 			vm->async_since = 0;
+		/* Single-step positions are exact ones: never at a host's stop. */
 		deliver = sync || vm->rp.mode == REPLAY_OFF ||
-			  (vm->rp.mode == REPLAY_RECORD && vcpu_async_due(vm));
+			  (vm->rp.mode == REPLAY_RECORD && !vm->step.on &&
+			   vcpu_async_due(vm));
 		if (ret < 0) {
 			vm->stats.exits[VM_EXITS_KICK]++;
 			continue;
