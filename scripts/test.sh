@@ -54,11 +54,17 @@ cd "$BUILD"
 # minutes), the ones labelled slow-native, which the nested tier runs in
 # seconds.  Without /dev/kvm the native KVM tests skip and say why.
 native=()
+# Tests labelled long (tests/linux/rr-step.sh: a Linux boot single-stepped
+# both ways, ~25 minutes) run only when asked for.
+if [ "${MICROVM_LONG_TESTS:-0}" != 1 ]; then
+	echo "tests labelled long are left out (MICROVM_LONG_TESTS=1 runs them)"
+	native=(-LE '^long$')
+fi
 if probe=$("$BUILD/microvm" --probe-host 2>&1); then
 	echo "$probe"
 	if grep -Eq '^guest code emulated +yes' <<<"$probe"; then
 		echo "this host's KVM emulates guest code: tests labelled slow-native run in the nested tier only"
-		native=(-LE slow-native)
+		native=(-LE "${native[1]:+^long\$|}slow-native")
 	fi
 else
 	echo "no usable KVM on this host (${probe#microvm: error: }):"

@@ -32,7 +32,8 @@ cd "$build" || exit 1
 start=$EPOCHREALTIME
 since() { awk -v a="$EPOCHREALTIME" -v b="$1" 'BEGIN { printf "%.1f", a - b }'; }
 
-sel=(-L "$labels" -LE '^nested$')
+# Not the long tests either: stepping is five times slower in this tier.
+sel=(-L "$labels" -LE '^(nested|long)$')
 if ! list=$(ctest -N "${sel[@]}" 2>&1); then
 	echo "ctest-inside: ctest -N ${sel[*]} failed:" >&2
 	echo "$list" >&2
