@@ -226,7 +226,6 @@ static void step_tsc_start(struct vm *vm)
 	struct pin_step *ps = &vm->step;
 	int khz = ioctl(vm->kvm.vcpu_fd, KVM_GET_TSC_KHZ, 0);
 
-	ps->tsc0 = 0;
 	ps->tsc_khz = khz > 0 ? (u64)khz : 1000000;	/* else 1 GHz */
 }
 
@@ -240,7 +239,7 @@ static u64 step_tsc(struct vm *vm)
 		return step_msr(vm, MSR_IA32_TSC);
 	ns = vclock__host_now(&vm->clock);
 	/* ns * khz / 10^6 without overflowing for the first 5,000 hours. */
-	return ps->tsc0 + ns / 1000000 * ps->tsc_khz +
+	return ns / 1000000 * ps->tsc_khz +
 	       ns % 1000000 * ps->tsc_khz / 1000000;
 }
 
@@ -704,9 +703,7 @@ static int step_idt_handler(struct vm *vm, u32 vector, u64 *handler)
 	if (report__read_virt(&vm->kvm, sregs.idt.base + vector * 16, gate,
 			      sizeof(gate)) != sizeof(gate))
 		return -EFAULT;
-	*handler = (u64)gate[0] | (u64)gate[1] << 8 | (u64)gate[6] << 16 |
-		   (u64)gate[7] << 24 | (u64)gate[8] << 32 | (u64)gate[9] << 40 |
-		   (u64)gate[10] << 48 | (u64)gate[11] << 56;
+	*handler = step_gate_offset(gate);
 	return 0;
 }
 

@@ -77,7 +77,7 @@ struct pin_step {
 		u64 entries, syscalls;
 	} exc;
 	struct pin_step_tlb tlb[PIN_STEP_TLB];
-	u64 tsc0, tsc_khz;	/* --clock=insn: the TSC at time 0, its rate */
+	u64 tsc_khz;	/* --clock=insn: the TSC's rate (0 at time 0) */
 	u64 t0;
 };
 

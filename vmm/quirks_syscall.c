@@ -140,6 +140,24 @@ static bool quirks_at_half_syscall(const struct quirks *q,
 }
 
 /*
+ * What SYSCALL does to the segments and RFLAGS in 64-bit mode: CS and SS
+ * from IA32_STAR, the mask applied; then both register sets written.
+ */
+static int quirks_enter_kernel(const struct kvm *kvm, struct kvm_sregs *s,
+			       struct kvm_regs *r, u64 star, u64 fmask)
+{
+	u16 cs = (star >> 32) & 0xfffc;
+
+	quirks_flat_segment(&s->cs, cs, true);
+	quirks_flat_segment(&s->ss, cs + 8, false);
+	r->rflags = (r->rflags & ~fmask) | RFLAGS_FIXED;
+	if (ioctl(kvm->vcpu_fd, KVM_SET_SREGS, s) < 0 ||
+	    ioctl(kvm->vcpu_fd, KVM_SET_REGS, r) < 0)
+		return -errno;
+	return 0;
+}
+
+/*
  * A whole 64-bit SYSCALL at r->rip (len bytes), for the single-step
  * backend: executed natively, SYSCALL masks TF with IA32_FMASK (Linux's
  * has it) and the kernel's entry runs unstepped up to SYSRET, its RDTSCs
@@ -151,7 +169,6 @@ int quirks__syscall(const struct quirks *q, const struct kvm *kvm,
 	static const u32 index[3] = { MSR_STAR, MSR_LSTAR, MSR_FMASK };
 	struct kvm_sregs s;
 	u64 msr[3];
-	u16 cs;
 
 	if (ioctl(kvm->vcpu_fd, KVM_GET_SREGS, &s) < 0)
 		return -errno;
@@ -166,17 +183,10 @@ int quirks__syscall(const struct quirks *q, const struct kvm *kvm,
 		return -EIO;
 	if (q->syscall_fix)
 		msr[2] = q->guest_sfmask;	/* the real one lacks IF */
-	cs = (msr[0] >> 32) & 0xfffc;
-	quirks_flat_segment(&s.cs, cs, true);
-	quirks_flat_segment(&s.ss, cs + 8, false);
 	r->rcx = r->rip + len;
 	r->r11 = r->rflags;
-	r->rflags = (r->rflags & ~msr[2]) | RFLAGS_FIXED;
 	r->rip = msr[1];
-	if (ioctl(kvm->vcpu_fd, KVM_SET_SREGS, &s) < 0 ||
-	    ioctl(kvm->vcpu_fd, KVM_SET_REGS, r) < 0)
-		return -errno;
-	return 0;
+	return quirks_enter_kernel(kvm, &s, r, msr[0], msr[2]);
 }
 
 bool quirks__after_exit(struct quirks *q, const struct kvm *kvm)
@@ -184,18 +194,14 @@ bool quirks__after_exit(struct quirks *q, const struct kvm *kvm)
 	struct kvm_sregs s;
 	struct kvm_regs r;
 	u64 star;
-	u16 cs;
+	int ret;
 
 	if (!q->syscall_fix || !quirks_at_half_syscall(q, kvm, &s, &r, &star))
 		return false;
 	/* What SYSCALL does in 64-bit mode beyond what the host did. */
-	cs = (star >> 32) & 0xfffc;
-	quirks_flat_segment(&s.cs, cs, true);
-	quirks_flat_segment(&s.ss, cs + 8, false);
-	r.rflags = (r.rflags & ~q->guest_sfmask) | RFLAGS_FIXED;
-	if (ioctl(kvm->vcpu_fd, KVM_SET_SREGS, &s) < 0 ||
-	    ioctl(kvm->vcpu_fd, KVM_SET_REGS, &r) < 0) {
-		pr_warn("cannot complete a guest SYSCALL: %s", strerror(errno));
+	ret = quirks_enter_kernel(kvm, &s, &r, star, q->guest_sfmask);
+	if (ret) {
+		pr_warn("cannot complete a guest SYSCALL: %s", strerror(-ret));
 		return false;
 	}
 	/* The exit's view of IF is stale now. */
