@@ -14,11 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pmu_calib.h"
 #include "vcpu.h"
 #include "vm.h"
-
-#define SIM_MARGIN 64
-#define SIM_SKID 7
 
 /* ---- The simulated counter: the true branch count, a late overflow ---- */
 
@@ -167,34 +165,24 @@ static const struct pmu_vcpu_ops sim_vcpu_ops = {
 
 /* ---- The backend ---- */
 
-static u32 sim_param(const char *spec, const char *key, u32 def)
-{
-	const char *p = spec ? strstr(spec, key) : NULL;
-
-	return p ? (u32)strtoul(p + strlen(key), NULL, 0) : def;
-}
-
 int pin_pmu__start(struct vm *vm)
 {
 	struct pin_pmu *pp = &vm->pmu;
-	const char *spec = getenv("MICROVM_PMU_SIM");
-	u32 margin = sim_param(spec, "margin=", SIM_MARGIN);
+	struct pmu_sim sim;
 
 	if (vm->rp.mode == REPLAY_OFF) {
 		pr_err("--pin=pmu-sim: only with --record or --replay (it is a test of the PMU backend)");
 		return -EINVAL;
 	}
-	if (!margin) {
-		pr_err("MICROVM_PMU_SIM: margin must be at least 1");
+	if (pmu_fault__from_env(&sim))
 		return -EINVAL;
-	}
-	pp->skid = sim_param(spec, "skid=", SIM_SKID);
+	pp->skid = sim.skid;
 	pp->fire_at = ~0ULL;
 	pmu_land__init(&pp->land, &sim_vcpu_ops, vm, &sim_counter_ops, vm,
-		       margin);
+		       sim.margin);
 	pp->on = true;
 	pr_info("positions: PMU landing over a simulated counter (margin %u, skid %u branches)",
-		margin, pp->skid);
+		sim.margin, pp->skid);
 	return 0;
 }
 

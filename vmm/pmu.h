@@ -2,6 +2,7 @@
 #ifndef MICROVM_PMU_H
 #define MICROVM_PMU_H
 
+#include <signal.h>
 #include <sys/types.h>
 
 #include "../common/util.h"
@@ -120,6 +121,9 @@ struct pmu_counter_ops {
 	/* Has the overflow signal arrived since the last arm()? */
 	bool (*fired)(void *ctx);
 };
+
+/* The signal a counter's overflow raises in the vCPU thread (pmu__open()). */
+#define PMU_SIGNAL SIGUSR2
 
 /* The perf_event_open() counter of one vCPU thread. */
 struct pmu_counter {

@@ -10,83 +10,16 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "../boot/boot.h"
-#include "cpuid.h"
-#include "kvm.h"
+#include "probe_vm.h"
 
-#define PROBE_RAM (4 * MiB)
-#define PROBE_CODE 0x100000ULL
-#define PROBE_DATA 0x200000ULL
-#define PROBE_PORT 0x10
 #define PROBE_MAX_EXITS 64
 #define PROBE_LOOP_ITERS 200000u
-
-struct probe_vm {
-	struct kvm kvm;
-	struct boot_info bi;
-	struct cpuid_policy cpuid;	/* what the guest was given */
-};
-
-/*
- * A throwaway VM running code at PROBE_CODE in long mode.  Its CPUID is
- * microvm's policy (policy_cpuid) or everything KVM supports, kept in
- * p->cpuid for the probe to compare against.
- */
-static int probe_vm_create(struct probe_vm *p, const u8 *code, size_t len,
-			   bool policy_cpuid)
-{
-	int ret;
-
-	memset(p, 0, sizeof(*p));
-	ret = kvm__open(&p->kvm);
-	if (ret)
-		return ret;
-	ret = kvm__alloc_ram(&p->kvm, PROBE_RAM);
-	if (!ret)
-		ret = kvm__create_vm(&p->kvm);
-	if (ret)
-		goto fail;
-	ret = boot__setup_tables(&p->kvm.mem, &p->bi);
-	if (ret)
-		goto fail;
-	memcpy(guest_mem__ptr(&p->kvm.mem, PROBE_CODE, len), code, len);
-	p->bi.entry = PROBE_CODE;
-	/*
-	 * The lowest policy: it can be built on any host, and it hides the
-	 * most, so a host that does not enforce it shows the most.
-	 */
-	ret = policy_cpuid ? cpuid__build(p->kvm.sys_fd, "v1", true, &p->cpuid) :
-			     cpuid__supported(p->kvm.sys_fd, &p->cpuid);
-	if (!ret)
-		ret = cpuid__apply(p->kvm.vcpu_fd, &p->cpuid);
-	if (ret)
-		goto fail;
-	ret = boot__setup_vcpu(p->kvm.vcpu_fd, &p->bi);
-	if (ret)
-		goto fail;
-	return 0;
-fail:
-	kvm__close(&p->kvm);
-	return ret;
-}
-
-static void probe_vm_destroy(struct probe_vm *p)
-{
-	kvm__close(&p->kvm);
-}
-
-/* One KVM_RUN; returns the exit reason or -errno. */
-static int probe_run(struct probe_vm *p)
-{
-	if (ioctl(p->kvm.vcpu_fd, KVM_RUN, 0) < 0)
-		return -errno;
-	return p->kvm.run->exit_reason;
-}
 
 static int probe_set_cr4_bit(struct probe_vm *p, u64 bit)
 {
@@ -131,12 +64,12 @@ static void probe_cpuid(struct host_caps *caps)
 	u32 vals[4];
 	int n = 0, i, r;
 
-	if (probe_vm_create(&p, code, sizeof(code), true))
+	if (probe_vm__create(&p, code, sizeof(code), true))
 		return;
 	for (i = 0; i < PROBE_MAX_EXITS; i++) {
 		struct kvm_run *run = p.kvm.run;
 
-		r = probe_run(&p);
+		r = probe_vm__run(&p);
 		if (r != KVM_EXIT_IO)
 			break;
 		if (run->io.port == PROBE_PORT && run->io.size == 4 && n < 4)
@@ -156,7 +89,7 @@ static void probe_cpuid(struct host_caps *caps)
 		caps->cpuid_enforced = (extra_ecx || extra_edx) ? PROBE_NO :
 								    PROBE_YES;
 	}
-	probe_vm_destroy(&p);
+	probe_vm__destroy(&p);
 }
 
 #define CR4_FSGSBASE (1ULL << 16)
@@ -220,16 +153,16 @@ static enum probe_answer probe_insn(const struct insn_probe *ip)
 	struct probe_vm p;
 	int r;
 
-	if (probe_vm_create(&p, ip->code, ip->len, false))
+	if (probe_vm__create(&p, ip->code, ip->len, false))
 		return PROBE_UNKNOWN;
 	if (probe_set_cr4_bit(&p, ip->cr4) == 0) {
-		r = probe_run(&p);
+		r = probe_vm__run(&p);
 		if (r == (ip->faults ? KVM_EXIT_SHUTDOWN : KVM_EXIT_HLT))
 			ans = PROBE_YES;
 		else if (r == KVM_EXIT_INTERNAL_ERROR || r == KVM_EXIT_SHUTDOWN)
 			ans = PROBE_NO;
 	}
-	probe_vm_destroy(&p);
+	probe_vm__destroy(&p);
 	return ans;
 }
 
@@ -297,21 +230,21 @@ static void probe_syscall(struct host_caps *caps)
 	u8 *entry;
 	int r;
 
-	if (probe_vm_create(&p, code, sizeof(code), false))
+	if (probe_vm__create(&p, code, sizeof(code), false))
 		return;
 	entry = guest_mem__ptr(&p.kvm.mem, PROBE_KERNEL_ENTRY, 1);
 	*entry = 0xf4;
 	probe_user_pages(&p);
 	if (probe_set_msrs(&p) || probe_enter_user(&p))
 		goto out;
-	r = probe_run(&p);
+	r = probe_vm__run(&p);
 	if (r == KVM_EXIT_HLT && ioctl(p.kvm.vcpu_fd, KVM_GET_SREGS, &s) == 0 &&
 	    s.cs.dpl == 0)
 		caps->syscall_to_cpl0 = PROBE_YES;
 	else if (r >= 0)
 		caps->syscall_to_cpl0 = PROBE_NO;
 out:
-	probe_vm_destroy(&p);
+	probe_vm__destroy(&p);
 }
 
 static void probe_insns(struct host_caps *caps)
@@ -334,10 +267,10 @@ static void probe_speed(struct host_caps *caps)
 	struct probe_vm p;
 	u64 t0, dt;
 
-	if (probe_vm_create(&p, code, sizeof(code), false))
+	if (probe_vm__create(&p, code, sizeof(code), false))
 		return;
 	t0 = util__host_ns();
-	if (probe_run(&p) == KVM_EXIT_HLT) {
+	if (probe_vm__run(&p) == KVM_EXIT_HLT) {
 		dt = util__host_ns() - t0;
 		caps->insn_per_sec = (2ULL * PROBE_LOOP_ITERS) * NSEC_PER_SEC /
 				     (dt ? dt : 1);
@@ -349,7 +282,7 @@ static void probe_speed(struct host_caps *caps)
 		caps->emulated = caps->insn_per_sec < 50000000ULL ? PROBE_YES :
 								      PROBE_NO;
 	}
-	probe_vm_destroy(&p);
+	probe_vm__destroy(&p);
 }
 
 static const u8 nops_code[] = { 0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0xf4 };
@@ -363,14 +296,14 @@ static void probe_singlestep(struct host_caps *caps)
 	u64 expect = PROBE_CODE, t0;
 	int steps = 0, i;
 
-	if (probe_vm_create(&p, nops_code, sizeof(nops_code), false))
+	if (probe_vm__create(&p, nops_code, sizeof(nops_code), false))
 		return;
 	caps->singlestep = PROBE_NO;
 	if (ioctl(p.kvm.vcpu_fd, KVM_SET_GUEST_DEBUG, &dbg) < 0)
 		goto out;
 	t0 = util__host_ns();
 	for (i = 0; i < PROBE_MAX_EXITS; i++) {
-		int r = probe_run(&p);
+		int r = probe_vm__run(&p);
 
 		if (r != KVM_EXIT_DEBUG)
 			break;
@@ -383,7 +316,7 @@ static void probe_singlestep(struct host_caps *caps)
 		caps->step_ns = (util__host_ns() - t0) / (steps + 1);
 	}
 out:
-	probe_vm_destroy(&p);
+	probe_vm__destroy(&p);
 }
 
 void probe__hw_breakpoint(struct host_caps *caps)
@@ -396,14 +329,14 @@ void probe__hw_breakpoint(struct host_caps *caps)
 	u64 bp = PROBE_CODE + 3;
 	int r;
 
-	if (probe_vm_create(&p, nops_code, sizeof(nops_code), false))
+	if (probe_vm__create(&p, nops_code, sizeof(nops_code), false))
 		return;
 	caps->hw_breakpoint = PROBE_NO;
 	dbg.arch.debugreg[0] = bp;
 	dbg.arch.debugreg[7] = 0x1;	/* L0, execute, length 1 */
 	if (ioctl(p.kvm.vcpu_fd, KVM_SET_GUEST_DEBUG, &dbg) < 0)
 		goto out;
-	r = probe_run(&p);
+	r = probe_vm__run(&p);
 	if (r != KVM_EXIT_DEBUG || p.kvm.run->debug.arch.pc != bp ||
 	    !(p.kvm.run->debug.arch.dr6 & 1))
 		goto out;
@@ -415,13 +348,13 @@ void probe__hw_breakpoint(struct host_caps *caps)
 	regs.rflags |= 1ULL << 16;
 	if (ioctl(p.kvm.vcpu_fd, KVM_SET_REGS, &regs) < 0)
 		goto out;
-	r = probe_run(&p);
+	r = probe_vm__run(&p);
 	if (r == KVM_EXIT_HLT)
 		caps->rf_steps_over = PROBE_YES;
 	else if (r == KVM_EXIT_DEBUG && p.kvm.run->debug.arch.pc == bp)
 		caps->rf_steps_over = PROBE_NO;
 out:
-	probe_vm_destroy(&p);
+	probe_vm__destroy(&p);
 }
 
 /*
@@ -432,6 +365,23 @@ static void probe_pmu(struct host_caps *caps)
 {
 	pmu__probe(&caps->pmu);
 	caps->pmu_guest = caps->pmu.verdict == PMU_USABLE ? PROBE_YES : PROBE_NO;
+}
+
+/* The calibration guest, where a counter opens (and on the simulation). */
+static void probe_pmu_selftest(struct host_caps *caps)
+{
+	struct pmu_sim sim;
+
+	if (caps->pmu.verdict == PMU_USABLE)
+		caps->pmu_selftest =
+			pmu_calib__run(caps->pmu.event, NULL,
+				       &caps->pmu_selftest_res) == PMU_SELFTEST_OK ?
+				PROBE_YES : PROBE_NO;
+	if (!getenv("MICROVM_PMU_SIM") || pmu_fault__from_env(&sim))
+		return;
+	caps->pmu_sim_selftest =
+		pmu_calib__run(NULL, &sim, &caps->pmu_sim_selftest_res) ==
+				PMU_SELFTEST_OK ? PROBE_YES : PROBE_NO;
 }
 
 /*
@@ -500,10 +450,10 @@ static int sync_one_run(struct sync_run *sr, u32 spin)
 	memset(sr, 0, sizeof(*sr));
 	memcpy(code, sync_code, sizeof(code));
 	memcpy(code + SPIN_AT, &spin, sizeof(spin));
-	if (probe_vm_create(&p, code, sizeof(code), false))
+	if (probe_vm__create(&p, code, sizeof(code), false))
 		return -ENODEV;
 	while (sr->n < SYNC_MAX) {
-		int r = probe_run(&p);
+		int r = probe_vm__run(&p);
 
 		if (r == -EINTR || r == KVM_EXIT_INTR) {
 			sr->kicks++;
@@ -526,7 +476,7 @@ static int sync_one_run(struct sync_run *sr, u32 spin)
 			break;
 		}
 	}
-	probe_vm_destroy(&p);
+	probe_vm__destroy(&p);
 	return ret;
 }
 
@@ -595,6 +545,7 @@ int probe__full(struct host_caps *caps)
 	probe_singlestep(caps);
 	probe__hw_breakpoint(caps);
 	probe_pmu(caps);
+	probe_pmu_selftest(caps);
 	probe_speed(caps);
 	probe_sync_exits(caps);	/* sized by probe_speed()'s figure */
 	return 0;
@@ -605,7 +556,20 @@ static const char *answer(enum probe_answer a)
 	return a == PROBE_YES ? "yes" : a == PROBE_NO ? "no" : "unknown";
 }
 
-/* Two rows: the verdict with its reason, and the event for this CPU. */
+/*
+ * The verdict with its reason, the event for this CPU, and the self-test
+ * (twice with MICROVM_PMU_SIM: once on the simulated counter).
+ */
+static void print_selftest(const char *what, enum probe_answer a,
+			   const struct pmu_selftest *r, const char *not_run)
+{
+	if (a == PROBE_UNKNOWN)
+		printf("%-34s %-8s %s\n", what, "-", not_run);
+	else
+		printf("%-34s %-8s %s: %s\n", what, answer(a),
+		       pmu_land__selftest_str(r->verdict), r->reason);
+}
+
 static void print_pmu(const struct host_caps *c)
 {
 	const struct pmu_probe *p = &c->pmu;
@@ -622,6 +586,12 @@ static void print_pmu(const struct host_caps *c)
 	else
 		printf("%-34s %-8s %s (%s): no known conditional-branch event\n",
 		       "PMU event for this CPU", "no", cpu, p->cpu.vendor_id);
+	print_selftest("PMU self-test passes", c->pmu_selftest, &c->pmu_selftest_res,
+		       c->pmu_guest == PROBE_YES ? "not run" :
+						   "not run: no usable counter");
+	if (c->pmu_sim_selftest != PROBE_UNKNOWN)
+		print_selftest("PMU self-test passes (simulated)",
+			       c->pmu_sim_selftest, &c->pmu_sim_selftest_res, "");
 }
 
 int probe__print_table(void)

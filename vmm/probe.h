@@ -3,7 +3,7 @@
 #define MICROVM_PROBE_H
 
 #include "../common/util.h"
-#include "pmu.h"
+#include "pmu_calib.h"
 
 /*
  * What this host really provides, measured by running tiny probe guests
@@ -48,6 +48,13 @@ struct host_caps {
 	enum probe_answer rf_steps_over; /* RFLAGS.RF resumes past a hit */
 	enum probe_answer pmu_guest;	/* guest-only branch counting */
 	struct pmu_probe pmu;		/* the verdict and why (pmu.h) */
+	/*
+	 * The calibration guest (pmu_calib.h) on the host's counter, run
+	 * where it opens (UNKNOWN: not run), and on the simulated counter
+	 * when MICROVM_PMU_SIM asks for it.
+	 */
+	enum probe_answer pmu_selftest, pmu_sim_selftest;
+	struct pmu_selftest pmu_selftest_res, pmu_sim_selftest_res;
 	/*
 	 * Port I/O, interrupt-window and HLT exits land at the same
 	 * instructions in two runs of an input-free guest, one of them

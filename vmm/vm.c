@@ -9,7 +9,7 @@
 #include <time.h>
 
 #include "../boot/boot.h"
-#include "pmu.h"
+#include "pmu_calib.h"
 #include "quirks.h"
 #include "vcpu.h"
 
@@ -155,6 +155,81 @@ static int vm_preflight(struct vm *vm)
 	return ret;
 }
 
+/*
+ * --pin: auto takes the PMU backend where its self-test passes and the
+ * exit-pinned one otherwise, saying which once.  `why`: what stands in
+ * the PMU backend's way.
+ */
+static int vm_pmu_unusable(struct vm *vm, const char *why)
+{
+	if (vm->cfg.pin == VM_PIN_PMU) {
+		pr_err("--pin=pmu: %s (--pin=step gives the same exact positions without a PMU, slowly)",
+		       why);
+		return -EOPNOTSUPP;
+	}
+	vm->cfg.pin = VM_PIN_EXIT;
+	if (vm->cfg.record || vm->cfg.replay)
+		pr_info("positions: exit-pinned (--pin=auto; no PMU backend: %s)", why);
+	return 0;
+}
+
+/*
+ * Before KVM: a host whose counter does not even open is decided here,
+ * with the other checks of the user's request.  One whose counter opens
+ * is decided by the self-test once KVM is open (vm_pmu_selftest()).
+ */
+static int vm_pick_pin(struct vm *vm)
+{
+	struct pmu_probe pp;
+
+	if (vm->cfg.pin != VM_PIN_PMU && vm->cfg.pin != VM_PIN_AUTO)
+		return 0;
+	pmu__probe(&pp);
+	return pp.verdict == PMU_USABLE ? 0 : vm_pmu_unusable(vm, pp.reason);
+}
+
+/*
+ * The calibration guest (pmu_calib.h) before a counter is trusted; for
+ * --pin=pmu-sim on the simulated counter, so that the test mode starts
+ * as the real backend does.  The real backend's free runs on the host's
+ * counter are not written: no machine of this project has a PMU to run
+ * them on, so even a passing self-test ends in the refusal or fallback.
+ */
+static int vm_pmu_selftest(struct vm *vm)
+{
+	struct pmu_selftest st;
+	struct pmu_probe pp;
+	struct pmu_sim sim;
+	char why[400];
+
+	if (vm->cfg.pin == VM_PIN_PMU_SIM) {
+		if (pmu_fault__from_env(&sim))
+			return -EINVAL;
+		if (sim.no_selftest) {
+			pr_info("pmu-sim: self-test skipped (MICROVM_PMU_SIM=noselftest)");
+			return 0;
+		}
+		if (pmu_calib__run(NULL, &sim, &st) != PMU_SELFTEST_OK) {
+			pr_err("--pin=pmu-sim: the PMU self-test failed on the simulated counter: %s: %s",
+			       pmu_land__selftest_str(st.verdict), st.reason);
+			return -EIO;
+		}
+		pr_info("pmu-sim: self-test: %s", st.reason);
+		return 0;
+	}
+	if (vm->cfg.pin != VM_PIN_PMU && vm->cfg.pin != VM_PIN_AUTO)
+		return 0;
+	pmu__probe(&pp);
+	if (pmu_calib__run(pp.event, NULL, &st) != PMU_SELFTEST_OK)
+		snprintf(why, sizeof(why), "the PMU self-test failed: %s: %s",
+			 pmu_land__selftest_str(st.verdict), st.reason);
+	else
+		snprintf(why, sizeof(why),
+			 "the PMU self-test passed (%s), but free runs on a real counter are not implemented",
+			 st.reason);
+	return vm_pmu_unusable(vm, why);
+}
+
 static int vm_setup_kvm(struct vm *vm)
 {
 	int ret = kvm__open(&vm->kvm);
@@ -162,6 +237,9 @@ static int vm_setup_kvm(struct vm *vm)
 	if (ret)
 		return ret;
 	probe__quick(&vm->caps);
+	ret = vm_pmu_selftest(vm);
+	if (ret)
+		return ret;
 	/*
 	 * The single-step backend breaks on exception handlers where the
 	 * host has hardware breakpoints.  Probed here, before any thread
@@ -318,36 +396,6 @@ static int vm_setup_queue(struct vm *vm)
 	if (ret)
 		pr_err("cannot create the event queue: %s", strerror(-ret));
 	return ret;
-}
-
-/*
- * --pin: auto would take the PMU backend where its self-test passes and
- * takes the exit-pinned one otherwise, saying which once.  The PMU
- * backend's landing logic exists (pmu_land.c) but has never run on a real
- * counter, and its in-guest calibration is not written: on a host whose
- * probe finds a usable counter it is still refused, with that reason,
- * rather than trusted untested.
- */
-static int vm_pick_pin(struct vm *vm)
-{
-	struct pmu_probe pp;
-	const char *why;
-
-	if (vm->cfg.pin != VM_PIN_PMU && vm->cfg.pin != VM_PIN_AUTO)
-		return 0;
-	pmu__probe(&pp);
-	why = pp.verdict == PMU_USABLE ?
-		"a counter opens, but the PMU backend's in-guest self-test is not implemented yet, so it is not used" :
-		pp.reason;
-	if (vm->cfg.pin == VM_PIN_PMU) {
-		pr_err("--pin=pmu: %s (--pin=step gives the same exact positions without a PMU, slowly)",
-		       why);
-		return -EOPNOTSUPP;
-	}
-	vm->cfg.pin = VM_PIN_EXIT;
-	if (vm->cfg.record || vm->cfg.replay)
-		pr_info("positions: exit-pinned (--pin=auto; no PMU backend: %s)", why);
-	return 0;
 }
 
 /*

@@ -129,7 +129,7 @@ pmu_sim() {
 	if [ "$want" = identical ] && [ $rc -eq 0 ] &&
 		grep -q "^replay: identical" "$tmp/$name.pmu.err" &&
 		cmp -s "$tmp/$name.rec.out" "$tmp/$name.pmu.out"; then
-		ok "$name under pmu-sim [$spec]: $(grep '^microvm: pmu-sim' "$tmp/$name.pmu.err" | cut -c10-)"
+		ok "$name under pmu-sim [$spec]: $(grep '^microvm: pmu-sim: [0-9]' "$tmp/$name.pmu.err" | cut -c10-)"
 	elif [ "$want" = refused ] && [ $rc -eq 4 ] &&
 		grep -q "PMU landing: .*\(skid\|never delivered\)" "$tmp/$name.pmu.err"; then
 		ok "$name under pmu-sim [$spec] reported: $(grep -m1 'error: PMU landing' "$tmp/$name.pmu.err" | cut -c30-140)..."
@@ -142,8 +142,38 @@ for g in pit-ticks tsc-rand; do
 	[ -s "$tmp/$g.trace" ] || continue
 	pmu_sim $g "" identical
 	pmu_sim $g "margin=8,skid=3" identical
-	pmu_sim $g "margin=4,skid=10" refused
+	pmu_sim $g "margin=4,skid=10,noselftest" refused
 done
+
+# The PMU self-test (pmu_calib.c): a calibration guest with known branch
+# counts on a real vCPU, over the simulated counter.  It must pass on a
+# faithful counter and name each fault it is given; and --pin=pmu-sim
+# must refuse to start when it fails.
+pmu_selftest() {
+	local spec=$1 want=$2 line
+	line=$(MICROVM_PMU_SIM=$spec timeout 300 "$microvm" --probe-host 2>&1 |
+		grep '^PMU self-test passes (simulated)' || true)
+	if echo "$line" | grep -Eq "^PMU self-test passes \(simulated\) +$want"; then
+		ok "PMU self-test [$spec]: $(echo "$line" | cut -c36-150)"
+	else
+		bad "PMU self-test [$spec]: wanted '$want', got '${line:-no line}'"
+	fi
+}
+pmu_selftest "margin=64" "yes +counts exact: 16 intervals"
+pmu_selftest "margin=64,skid=100" "no +skid beyond the margin"
+pmu_selftest "drift=1" "no +drift per VM entry: the counter moves by \+1"
+pmu_selftest "lost" "no +overflow never delivered"
+if [ -s "$tmp/pit-ticks.trace" ]; then
+	rc=0
+	MICROVM_PMU_SIM=margin=4,skid=10 timeout 300 "$microvm" --replay "$tmp/pit-ticks.trace" \
+		--pin=pmu-sim </dev/null >/dev/null 2>"$tmp/selftest.err" || rc=$?
+	if [ $rc -ne 0 ] && grep -q "PMU self-test failed on the simulated counter: skid beyond the margin" "$tmp/selftest.err"; then
+		ok "pmu-sim refuses to start when the self-test fails (exit $rc)"
+	else
+		bad "pmu-sim with a failing self-test: exit $rc"
+		tail -n 3 "$tmp/selftest.err" | sed 's/^/     /'
+	fi
+fi
 
 # Recorded through the PMU landing (free runs to a kick, the stop located
 # by stepping to the next branch, checked against the single-step truth):
@@ -152,7 +182,7 @@ done
 # backend would hand it host time): refused, saying so.
 if timeout 300 "$microvm" --pin=pmu-sim --record "$tmp/pmu-rec.trace" \
 	"${pit_ticks[@]}" </dev/null >"$tmp/pmu-rec.rec.out" 2>"$tmp/pmu-rec.rec.err"; then
-	ok "pit-ticks recorded under pmu-sim: $(grep '^microvm: pmu-sim' "$tmp/pmu-rec.rec.err" | cut -c10-)"
+	ok "pit-ticks recorded under pmu-sim: $(grep '^microvm: pmu-sim: [0-9]' "$tmp/pmu-rec.rec.err" | cut -c10-)"
 	for p in step pmu-sim; do
 		rc=0
 		timeout 300 "$microvm" --replay "$tmp/pmu-rec.trace" --pin=$p </dev/null \

@@ -3,13 +3,17 @@
  * Unit tests for the PMU event table and host check (vmm/pmu_cpu.c,
  * vmm/pmu.c): synthetic CPUID values pick the right raw event and margin,
  * unknown families get none, and on a host without a PMU the probe says
- * "no PMU" with its reason.
+ * "no PMU" with its reason; MICROVM_PMU_SIM sets the simulated counter's
+ * faults and refuses what it does not know.
  */
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "tests/unit/check.h"
 #include "vmm/pmu.h"
+#include "vmm/pmu_fault.h"
 
 static const u32 intel[4] = { 0x1b, 0x756e6547, 0x6c65746e, 0x49656e69 };
 static const u32 amd[4] = { 0x10, 0x68747541, 0x444d4163, 0x69746e65 };
@@ -131,10 +135,43 @@ static void test_probe_this_host(void)
 	CHECK((p.verdict == PMU_USABLE) == !strncmp(p.reason, "raw ", 4));
 }
 
+static int sim_env(const char *spec, struct pmu_sim *s)
+{
+	setenv("MICROVM_PMU_SIM", spec, 1);
+	return pmu_fault__from_env(s);
+}
+
+static void test_sim_env(void)
+{
+	struct pmu_sim s;
+
+	unsetenv("MICROVM_PMU_SIM");
+	CHECK_EQ(pmu_fault__from_env(&s), 0);
+	CHECK_EQ(s.margin, 64);
+	CHECK_EQ(s.skid, 7);
+	CHECK(!s.drift && !s.lost && !s.no_selftest);
+	CHECK_EQ(sim_env("margin=8,skid=3,drift=2,lost,noselftest", &s), 0);
+	CHECK_EQ(s.margin, 8);
+	CHECK_EQ(s.skid, 3);
+	CHECK_EQ(s.drift, 2);
+	CHECK(s.lost && s.no_selftest);
+	CHECK_EQ(sim_env("skid=0x10", &s), 0);
+	CHECK_EQ(s.skid, 16);
+	CHECK_EQ(s.margin, 64);
+	CHECK_EQ(sim_env("margin=0", &s), -EINVAL);
+	CHECK_EQ(sim_env("skid=", &s), -EINVAL);
+	CHECK_EQ(sim_env("skid=3x", &s), -EINVAL);
+	CHECK_EQ(sim_env("speed=3", &s), -EINVAL);
+	CHECK_EQ(sim_env("margin", &s), -EINVAL);
+	CHECK_EQ(sim_env("drift=99999999999", &s), -EINVAL);
+	unsetenv("MICROVM_PMU_SIM");
+}
+
 int main(void)
 {
 	RUN(test_decode);
 	RUN(test_events);
 	RUN(test_probe_this_host);
+	RUN(test_sim_env);
 	return check_summary();
 }
