@@ -450,53 +450,79 @@ static u64 page_hash(const struct vm *vm, u64 page)
 	return any ? replay__hash(buf, sizeof(buf), page) | 1 : 0;
 }
 
+/* One written page's part of the memory digest: 0 while it is as it was. */
+static u64 page_change(u64 page, u64 cur, u64 base)
+{
+	return cur == base ? 0 :
+			     replay__hash(&(u64[3]){ page, cur, base }, 24, 0);
+}
+
 /*
  * The memory part of an asynchronous position's digest: what changed in
  * the pages the guest wrote since the previous asynchronous position (or
- * the start).  Which pages: KVM's dirty log, folded into our own union so
- * that fetching it more or less often (a replay looks at every breakpoint
- * hit) cannot change the set.  What changed: each page's content against
- * its content at that previous position (`base`), so a page whose bytes
- * are as they were adds nothing.  That matters because a kick often lands
- * where KVM has just taken the write fault of the instruction at RIP and
- * marked its page dirty before the write happened, while replay's
- * breakpoint stops before that instruction with the page still clean:
- * unchanged either way.  Cheap where it matters: a guest spinning on a
- * counter dirties a page or two.
+ * the start), the XOR of page_change() over them.  Which pages: KVM's
+ * dirty log, folded into our own union (`written`) so that fetching it
+ * more or less often (a replay looks at every breakpoint hit) cannot
+ * change the set.  What changed: each page's content against its content
+ * at that previous position (`base`), so a page whose bytes are as they
+ * were adds nothing.  That matters because a kick often lands where KVM
+ * has just taken the write fault of the instruction at RIP and marked its
+ * page dirty before the write happened, while replay's breakpoint stops
+ * before that instruction with the page still clean: unchanged either way.
+ *
+ * Kept incremental: each fetch of the log (which write-protects the pages
+ * again) names the pages written since the previous fetch, and only those
+ * are hashed again, their old part swapped for the new one.  So a
+ * breakpoint hit in a loop costs the few pages the loop writes, not all
+ * the pages written since the anchor.
  */
-static u64 vmm_mem_digest(struct vm *vm)
+static int vmm_mem_fetch(struct vm *vm)
 {
 	struct vm_replay *rp = &vm->rp;
-	u64 npages = vm->kvm.mem.size / 4096, h = 0;
+	u64 npages = vm->kvm.mem.size / 4096;
 
 	if (!rp->written || kvm__get_dirty_log(&vm->kvm, rp->dirty) < 0)
-		return 0;
+		return -1;
 	for (u64 w = 0; w < (npages + 63) / 64; w++) {
-		u64 bits = rp->written[w] |= rp->dirty[w];
+		u64 bits = rp->dirty[w];
 
 		while (bits) {
 			u64 page = w * 64 + (u64)__builtin_ctzll(bits);
-			u64 cur = page_hash(vm, page);
+			u64 bit = 1ULL << (page % 64), cur = page_hash(vm, page);
+			u64 old = rp->written[w] & bit ? rp->cur[page] : rp->base[page];
 
 			bits &= bits - 1;
-			if (cur != rp->base[page])
-				h ^= replay__hash(&(u64[3]){ page, cur, rp->base[page] },
-						  24, 0);
+			rp->written[w] |= bit;
+			rp->mem_digest ^= page_change(page, old, rp->base[page]) ^
+					  page_change(page, cur, rp->base[page]);
+			rp->cur[page] = cur;
 		}
 	}
-	return h;
+	return 0;
 }
 
-/* After an input took effect at an asynchronous position: a new interval. */
+static u64 vmm_mem_digest(struct vm *vm)
+{
+	return vmm_mem_fetch(vm) ? 0 : vm->rp.mem_digest;
+}
+
+/*
+ * After an input took effect at an asynchronous position: a new interval.
+ * Every written page is hashed afresh, not taken from `cur`: the input
+ * itself may have written guest RAM from the VMM (a disk read's data),
+ * which no dirty log shows.  (Within an interval the VMM writes RAM only
+ * at deliveries, and a replay's search looks at no hit across one, so
+ * `cur` is never stale where a digest is compared.)
+ */
 static void vmm_mem_anchor(struct vm *vm)
 {
 	struct vm_replay *rp = &vm->rp;
 	u64 npages = vm->kvm.mem.size / 4096;
 
-	if (!rp->written)
+	if (!rp->written || kvm__get_dirty_log(&vm->kvm, rp->dirty) < 0)
 		return;
 	for (u64 w = 0; w < (npages + 63) / 64; w++) {
-		u64 bits = rp->written[w];
+		u64 bits = rp->written[w] | rp->dirty[w];
 
 		while (bits) {
 			u64 page = w * 64 + (u64)__builtin_ctzll(bits);
@@ -506,6 +532,7 @@ static void vmm_mem_anchor(struct vm *vm)
 		}
 	}
 	memset(rp->written, 0, rp->bitmap_bytes);
+	rp->mem_digest = 0;
 }
 
 /* The pages the boot loader filled: the first MiB, kernel, initrd. */
@@ -641,7 +668,8 @@ static int dirty_log_start(struct vm *vm)
 	rp->written = calloc(1, rp->bitmap_bytes);
 	rp->dirty = calloc(1, rp->bitmap_bytes);
 	rp->base = calloc(vm->kvm.mem.size / 4096, sizeof(*rp->base));
-	if (!rp->written || !rp->dirty || !rp->base)
+	rp->cur = calloc(vm->kvm.mem.size / 4096, sizeof(*rp->cur));
+	if (!rp->written || !rp->dirty || !rp->base || !rp->cur)
 		return -ENOMEM;
 	/* Every other page is still the zero page the kernel mapped. */
 	vmm_mem_base(vm);
@@ -783,9 +811,6 @@ void vm_replay__delivered(struct vm *vm)
 	 */
 	if (!vm->step.on &&
 	    (vm->rp.mode == REPLAY_RECORD ? vm->rp.located : vm->rp.found)) {
-		kvm__get_dirty_log(&vm->kvm, vm->rp.dirty);
-		for (size_t w = 0; w < vm->rp.bitmap_bytes / 8; w++)
-			vm->rp.written[w] |= vm->rp.dirty[w];
 		vmm_mem_anchor(vm);
 	}
 	vm->rp.found = false;
@@ -1018,7 +1043,8 @@ void vm_replay__free(struct vm *vm)
 	free(vm->rp.written);
 	free(vm->rp.dirty);
 	free(vm->rp.base);
-	vm->rp.written = vm->rp.dirty = vm->rp.base = NULL;
+	free(vm->rp.cur);
+	vm->rp.written = vm->rp.dirty = vm->rp.base = vm->rp.cur = NULL;
 	if (vm->rp.r && vm->rp.mode != REPLAY_OFF)
 		replay__free(vm->rp.r);
 	vm->rp.r = NULL;

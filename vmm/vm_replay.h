@@ -64,6 +64,8 @@ struct vm_replay {
 	bool found;		/* replay: one was, the digest counts anew */
 	u64 *written, *dirty;	/* pages the guest wrote since the anchor */
 	u64 *base;		/* each page's content hash at the anchor */
+	u64 *cur;		/* a written page's hash at the last fetch */
+	u64 mem_digest;		/* the written pages' part, kept up to date */
 	size_t bitmap_bytes;
 	bool ended;		/* replay: the recording's end reached */
 	/* Replay on a terminal: a progress line on stderr. */
