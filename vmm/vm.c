@@ -198,7 +198,7 @@ static int vm_pick_pin(struct vm *vm)
 static int vm_pmu_selftest(struct vm *vm)
 {
 	struct pmu_selftest st;
-	struct pmu_probe pp;
+	struct pmu_cpu cpu;
 	struct pmu_sim sim;
 	char why[400];
 
@@ -219,8 +219,9 @@ static int vm_pmu_selftest(struct vm *vm)
 	}
 	if (vm->cfg.pin != VM_PIN_PMU && vm->cfg.pin != VM_PIN_AUTO)
 		return 0;
-	pmu__probe(&pp);
-	if (pmu_calib__run(pp.event, NULL, &st) != PMU_SELFTEST_OK)
+	/* vm_pick_pin() found the counter usable, so the table has an event. */
+	pmu__host_cpu(&cpu);
+	if (pmu_calib__run(pmu__event_for(&cpu), NULL, &st) != PMU_SELFTEST_OK)
 		snprintf(why, sizeof(why), "the PMU self-test failed: %s: %s",
 			 pmu_land__selftest_str(st.verdict), st.reason);
 	else
