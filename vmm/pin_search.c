@@ -135,6 +135,7 @@ void pin__arm(struct vm *vm, u64 rip)
 	ps->t0 = util__host_ns();
 	ps->searches++;
 	ps->step = false;
+	ps->mem_cache_ok = ps->chain = false;
 	if (ps->mech == PIN_MECH_HWBP) {
 		ps->linear = pin_linear(vm, rip);
 		return;
@@ -236,7 +237,23 @@ static enum pin_exit pin_after_hwbp(struct vm *vm)
 	return PIN_HIT;
 }
 
+static enum pin_exit pin_after_run(struct vm *vm, int ret);
+
 enum pin_exit pin__after_run(struct vm *vm, int ret)
+{
+	struct pin_search *ps = &vm->pin;
+	enum pin_exit e = pin_after_run(vm, ret);
+
+	if (e == PIN_HIT) {
+		ps->mem_cache_ok = ps->chain;
+		ps->chain = true;
+	} else if (e != PIN_STEPPED) {
+		ps->mem_cache_ok = ps->chain = false;
+	}
+	return e;
+}
+
+static enum pin_exit pin_after_run(struct vm *vm, int ret)
 {
 	struct pin_search *ps = &vm->pin;
 	struct kvm_run *run = vm->kvm.run;

@@ -31,6 +31,15 @@ struct pin_search {
 	/* Totals, for the report at the end. */
 	u64 searches, found, total_hits, total_steps, total_ns, max_ns;
 	u64 injecting;		/* hits with an event being injected */
+	/*
+	 * At this hit: since the previous hit the guest only ran to this
+	 * one (and stepped over that one), with no other exit where the VMM
+	 * could have written guest RAM (a release, a device) or looked at it
+	 * with the HLT byte in place: so the memory digest may trust its
+	 * per-page cache for the pages the dirty log does not name
+	 * (vm_replay.c).  `chain` carries it from hit to hit.
+	 */
+	bool mem_cache_ok, chain;
 };
 
 enum pin_exit {

@@ -470,26 +470,33 @@ static u64 page_change(u64 page, u64 cur, u64 base)
  * page dirty before the write happened, while replay's breakpoint stops
  * before that instruction with the page still clean: unchanged either way.
  *
- * Kept incremental: each fetch of the log (which write-protects the pages
- * again) names the pages written since the previous fetch, and only those
- * are hashed again, their old part swapped for the new one.  So a
- * breakpoint hit in a loop costs the few pages the loop writes, not all
- * the pages written since the anchor.
+ * Kept incremental between the hits of one breakpoint search: each fetch
+ * of the log (which write-protects the pages again) names the pages
+ * written since the previous fetch, and only those are hashed again,
+ * their old part swapped for the new one, so a hit in a loop costs the
+ * few pages the loop writes.  Anywhere else (a recording's position, a
+ * kick, the first hit of a search or one after another exit) every
+ * written page is hashed afresh: the VMM writes guest RAM too (read data
+ * at a release, the rings), which no dirty log shows, and a kick may
+ * come with the search's HLT byte in place.
  */
-static int vmm_mem_fetch(struct vm *vm)
+static int vmm_mem_fetch(struct vm *vm, bool incremental)
 {
 	struct vm_replay *rp = &vm->rp;
 	u64 npages = vm->kvm.mem.size / 4096;
 
 	if (!rp->written || kvm__get_dirty_log(&vm->kvm, rp->dirty) < 0)
 		return -1;
+	if (!incremental)
+		rp->mem_digest = 0;
 	for (u64 w = 0; w < (npages + 63) / 64; w++) {
-		u64 bits = rp->dirty[w];
+		u64 bits = rp->dirty[w] | (incremental ? 0 : rp->written[w]);
 
 		while (bits) {
 			u64 page = w * 64 + (u64)__builtin_ctzll(bits);
 			u64 bit = 1ULL << (page % 64), cur = page_hash(vm, page);
-			u64 old = rp->written[w] & bit ? rp->cur[page] : rp->base[page];
+			u64 old = incremental && (rp->written[w] & bit) ?
+					  rp->cur[page] : rp->base[page];
 
 			bits &= bits - 1;
 			rp->written[w] |= bit;
@@ -503,7 +510,9 @@ static int vmm_mem_fetch(struct vm *vm)
 
 static u64 vmm_mem_digest(struct vm *vm)
 {
-	return vmm_mem_fetch(vm) ? 0 : vm->rp.mem_digest;
+	bool incremental = vm->pin.armed && vm->pin.mem_cache_ok;
+
+	return vmm_mem_fetch(vm, incremental) ? 0 : vm->rp.mem_digest;
 }
 
 /*
