@@ -11,10 +11,9 @@
 
 #include <errno.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "pmu_calib.h"
+#include "pmu_fault.h"
 #include "vcpu.h"
 #include "vm.h"
 

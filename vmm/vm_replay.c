@@ -519,9 +519,8 @@ static u64 vmm_mem_digest(struct vm *vm)
  * After an input took effect at an asynchronous position: a new interval.
  * Every written page is hashed afresh, not taken from `cur`: the input
  * itself may have written guest RAM from the VMM (a disk read's data),
- * which no dirty log shows.  (Within an interval the VMM writes RAM only
- * at deliveries, and a replay's search looks at no hit across one, so
- * `cur` is never stale where a digest is compared.)
+ * which no dirty log shows (the same reason vmm_mem_fetch() trusts `cur`
+ * only between the hits of one search).
  */
 static void vmm_mem_anchor(struct vm *vm)
 {
