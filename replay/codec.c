@@ -62,7 +62,7 @@ void codec__encode(struct codec *c, struct vbuf *b, const struct replay_event *e
 	if (pos->exits != c->exits)
 		tag |= TAG_EXITS;
 	if (pos->async)
-		tag |= TAG_ASYNC;
+		tag |= TAG_ASYNC | (pos->regs ? TAG_REGS : 0);
 	if (pos->exact)
 		tag |= TAG_EXACT;
 	put_u8(b, tag);
@@ -72,6 +72,8 @@ void codec__encode(struct codec *c, struct vbuf *b, const struct replay_event *e
 	if (pos->async) {
 		put_varint(b, pos->rip);
 		put_le(b, pos->digest, 8);
+		if (pos->regs)
+			put_le(b, pos->regs, 8);
 	}
 	if (pos->exact) {
 		/*
@@ -177,6 +179,8 @@ int codec__decode(struct codec *c, struct vcur *cur, struct replay_event *ev,
 		err = "unknown event type";
 	else if ((tag & TAG_ASYNC) && (tag & TAG_EXACT))
 		err = "a position cannot be both asynchronous and exact";
+	else if ((tag & TAG_REGS) && !(tag & TAG_ASYNC))
+		err = "a registers digest without an asynchronous position";
 	if (err)
 		goto out;
 	ev->type = tag & TAG_TYPE_MASK;
@@ -194,6 +198,8 @@ int codec__decode(struct codec *c, struct vcur *cur, struct replay_event *ev,
 		pos->async = true;
 		pos->rip = get_varint(cur);
 		pos->digest = get_le(cur, 8);
+		if (tag & TAG_REGS)
+			pos->regs = get_le(cur, 8);
 	}
 	if (tag & TAG_EXACT) {
 		uint64_t base_b = (tag & TAG_EXITS) ? 0 : c->branches, base_i;

@@ -227,6 +227,8 @@ const struct replay_pos *core__pos(struct replay *r)
 	r->cur.exact = exact;
 	if (!async && !exact)
 		r->cur.rip = r->cur.digest = 0;
+	if (!async)
+		r->cur.regs = 0;
 	if (!exact)
 		r->cur.branches = r->cur.rcx = r->cur.insns = 0;
 	if (!async)

@@ -73,10 +73,10 @@ static int rd_header(struct replay_reader *rd, char *err, size_t errsize)
 	}
 	/* The version first: a newer header may differ in everything else. */
 	version = (uint32_t)le_at(h + 8, 4);
-	if (version != TRACE_VERSION) {
+	if (version < TRACE_VERSION_MIN || version > TRACE_VERSION) {
 		snprintf(err, errsize,
-			 "trace format version %u, this microvm reads version %u only (byte 8)",
-			 version, TRACE_VERSION);
+			 "trace format version %u, this microvm reads versions %u to %u (byte 8)",
+			 version, TRACE_VERSION_MIN, TRACE_VERSION);
 		return -EPROTONOSUPPORT;
 	}
 	rd->version = version;
@@ -91,8 +91,8 @@ static int rd_header(struct replay_reader *rd, char *err, size_t errsize)
 	flags = (uint32_t)le_at(h + 24, 4);
 	crc = (uint32_t)le_at(h + 28, 4);
 	if (hsize != TRACE_HEADER_SIZE) {
-		snprintf(err, errsize, "bad header size %u at byte 12 (version " TRACE_VERSION_STR " has %u)",
-			 hsize, TRACE_HEADER_SIZE);
+		snprintf(err, errsize, "bad header size %u at byte 12 (version %u has %u)",
+			 hsize, version, TRACE_HEADER_SIZE);
 		return -EINVAL;
 	}
 	if (flags) {

@@ -3,7 +3,7 @@
 #define MICROVM_REPLAY_TRACE_H
 
 /*
- * Trace format v2, shared by the writer, the reader and the core.  Every
+ * Trace format v3, shared by the writer, the reader and the core.  Every
  * byte is described in docs/trace-format.md; change both together and bump
  * TRACE_VERSION on every change.
  */
@@ -11,8 +11,10 @@
 #include "varint.h"
 
 #define TRACE_MAGIC		"MVMTRACE"
-#define TRACE_VERSION		2u
-#define TRACE_VERSION_STR	"2"
+#define TRACE_VERSION		3u
+#define TRACE_VERSION_STR	"3"
+/* The oldest version read: v2 lacks only TAG_REGS, never set there. */
+#define TRACE_VERSION_MIN	2u
 #define TRACE_HEADER_SIZE	32u
 /* The machine description is a device tree of at most this size. */
 #define TRACE_FDT_MAX		(256u * 1024)
@@ -32,7 +34,8 @@
 #define TAG_EXITS		0x08	/* a varint exits delta follows */
 #define TAG_ASYNC		0x10	/* rip, digest (exit-pinned) */
 #define TAG_EXACT		0x20	/* branches, rip, rcx, insns */
-#define TAG_RESERVED		0xc0
+#define TAG_REGS		0x40	/* with TAG_ASYNC: a registers digest (v3) */
+#define TAG_RESERVED		0x80
 
 /*
  * The delta state of one chunk: every chunk starts from zero so that each

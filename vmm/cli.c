@@ -18,6 +18,7 @@ enum {
 	OPT_MEM,
 	OPT_PROBE_HOST,
 	OPT_NO_FIXUPS,
+	OPT_NO_RDTSC_PATCH,
 	OPT_STATS,
 	OPT_VERSION,
 	OPT_DISK,
@@ -43,6 +44,7 @@ static const struct option cli_options[] = {
 	{ "clock", required_argument, NULL, OPT_CLOCK },
 	{ "probe-host", no_argument, NULL, OPT_PROBE_HOST },
 	{ "no-cmdline-fixups", no_argument, NULL, OPT_NO_FIXUPS },
+	{ "no-rdtsc-patch", no_argument, NULL, OPT_NO_RDTSC_PATCH },
 	{ "stats", no_argument, NULL, OPT_STATS },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
@@ -89,6 +91,10 @@ void cli__usage(FILE *out)
 	      "                        UTC (default: now), so that runs see the same date\n"
 	      "  --no-cmdline-fixups   do not append the host workarounds (clearcpuid=,\n"
 	      "                        nolapic, noxsave) to the command line\n"
+	      "  --no-rdtsc-patch      --record with exit-pinned positions: leave the\n"
+	      "                        kernel's RDTSC instructions as they are (by\n"
+	      "                        default they become port reads, whose values are\n"
+	      "                        logged; docs/pinning.md)\n"
 	      "  --stats               print exit statistics on stderr at the end\n"
 	      "  --probe-host          run the host probes and print what this host provides\n"
 	      "  -v, --verbose         more messages (repeat for more)\n"
@@ -298,6 +304,10 @@ static int cli_one(struct cli *cli, int opt, const char *arg)
 	case OPT_NO_FIXUPS:
 		cli->vm.cmdline_fixups = false;
 		return 0;
+	case OPT_NO_RDTSC_PATCH:
+		cli->vm.rdtsc_patch = false;
+		cli->vm.rdtsc_patch_set = true;
+		return 0;
 	case OPT_STATS:
 		cli->vm.stats = true;
 		return 0;
@@ -327,6 +337,7 @@ int cli__parse(struct cli *cli, int argc, char **argv)
 	cli->action = CLI_RUN;
 	cli->vm.mem_size = DEFAULT_MEM;
 	cli->vm.cmdline_fixups = true;
+	cli->vm.rdtsc_patch = true;
 	cli->vm.cpu_policy = CPUID_DEFAULT_POLICY;
 	opterr = 1;
 	optind = 1;
@@ -341,6 +352,10 @@ int cli__parse(struct cli *cli, int argc, char **argv)
 	}
 	if (cli->vm.record && cli->vm.replay) {
 		pr_err("--record and --replay together: record a run, then replay it");
+		return -EINVAL;
+	}
+	if (cli->vm.rdtsc_patch_set && cli->vm.replay) {
+		pr_err("--no-rdtsc-patch with --replay: a replay patches the kernel as its recording did");
 		return -EINVAL;
 	}
 	if (cli->vm.clock != VM_CLOCK_DEFAULT && cli->vm.replay) {

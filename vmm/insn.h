@@ -64,4 +64,25 @@ void insn__decode(const u8 *buf, size_t avail, bool long_mode,
 		  struct insn *out);
 const char *insn__name(enum insn_kind kind);
 
+/* What insn__length() found besides the length. */
+struct insn_op {
+	u8 prefixes;	/* legacy and REX prefix bytes before the opcode */
+	u8 map;		/* 0 one-byte, 1 0F, 2 0F 38, 3 0F 3A (VEX/EVEX: theirs) */
+	u8 opcode;
+	u8 modrm;	/* when has_modrm */
+	bool has_modrm;
+	bool vex;	/* VEX or EVEX encoded */
+};
+
+/*
+ * The length in bytes of the 64-bit-mode instruction at buf[0..avail),
+ * for the one-byte, 0F, 0F 38 and 0F 3A maps and their VEX and EVEX
+ * forms; 0 for bytes that are no instruction in long mode, an AMD XOP
+ * instruction, or an instruction cut off by avail.  @op (may be NULL)
+ * gets the opcode.  Used to walk a kernel's functions one instruction
+ * after another (kpatch.c), where one wrong length would misread all
+ * that follows; checked against objdump on the Linux test kernel.
+ */
+unsigned int insn__length(const u8 *buf, size_t avail, struct insn_op *op);
+
 #endif

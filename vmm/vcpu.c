@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
+#include "insn.h"
 #include "quirks.h"
 #include "report.h"
 #include "vm.h"
@@ -195,6 +196,34 @@ static bool vcpu_deliver(struct vm *vm)
  * with an input due (a busy loop waiting for a timer tick): then they are
  * delivered where it stopped, an asynchronous position.
  */
+/*
+ * At a REP string instruction (MOVS, STOS, ...)?  A kick stops one
+ * between two iterations, RIP on it and RCX partly counted down, where a
+ * replay's breakpoint (which stops before the first) never is: no place
+ * to let an input in (seen with Linux's memset and memcpy).
+ */
+static bool vcpu_at_rep_string(struct vm *vm)
+{
+	struct kvm_regs regs;
+	struct insn_op op;
+	const u8 *p;
+	u64 gpa, avail;
+
+	if (ioctl(vm->kvm.vcpu_fd, KVM_GET_REGS, &regs) < 0 ||
+	    report__translate(&vm->kvm, regs.rip, &gpa))
+		return false;
+	/* The rest of the page: a string instruction is short. */
+	avail = MIN(15, 4096 - (gpa & 4095));
+	p = guest_mem__ptr(&vm->kvm.mem, gpa, avail);
+	if (!p || !insn__length(p, avail, &op) || op.map || op.vex)
+		return false;
+	if (!memchr(p, 0xf3, op.prefixes) && !memchr(p, 0xf2, op.prefixes))
+		return false;
+	return (op.opcode >= 0x6c && op.opcode <= 0x6f) ||
+	       (op.opcode >= 0xa4 && op.opcode <= 0xa7) ||
+	       (op.opcode >= 0xaa && op.opcode <= 0xaf);
+}
+
 static bool vcpu_async_due(struct vm *vm)
 {
 	u64 now = util__host_ns();
@@ -214,11 +243,35 @@ static bool vcpu_async_due(struct vm *vm)
 	 * reproduce.  Wait for the next stop instead.
 	 */
 	if (now - vm->async_since >= VCPU_ASYNC_BOUND_NS &&
-	    !kvm__in_shadow(&vm->kvm))
+	    !kvm__in_shadow(&vm->kvm) &&
+	    (vm->rp.mode != REPLAY_RECORD || !vcpu_at_rep_string(vm)))
 		return true;
 	/* No exit may come at all: have the timer thread kick us again. */
 	ticker__arm(&vm->ticker, vm->async_since + VCPU_ASYNC_BOUND_NS);
 	return false;
+}
+
+/*
+ * Recording exit-pinned: a kick that landed between two KVM_RUNs made the
+ * next one return before the guest ran, so the vCPU is where it last
+ * stopped.  That is no new position: an input let in there would sit in
+ * the trace as a second stop at the same spot, which a replay's
+ * breakpoint cannot reach again once the interrupt injected at the first
+ * one has gone in (seen in the nested tier: two kicks at one RIP of a
+ * Linux delay loop, 4 ms apart, and the replay went past the second).
+ * Run on; the timer kicks again if the guest still spins.
+ */
+static bool vcpu_unrun(struct vm *vm, int ret)
+{
+	if (ret != -EINTR || !vm->kick_before_entry ||
+	    vm->rp.mode != REPLAY_RECORD || vm->step.on || vm->pmu.on)
+		return false;
+	vm->stats.exits[VM_EXITS_KICK]++;
+	/* Due already: the next kick a bound from now, inside KVM_RUN. */
+	if (vcpu_async_due(vm))
+		ticker__arm(&vm->ticker,
+			    util__host_ns() + VCPU_ASYNC_BOUND_NS);
+	return true;
 }
 
 /*
@@ -277,12 +330,64 @@ static void vcpu_halt(struct vm *vm)
 	vm->stats.ns_halted += util__host_ns() - t0;
 }
 
+#define MSR_IA32_TSC	0x10
+#define MSR_TSC_AUX	0xc0000103
+
+static bool vcpu_is_rdtsc_port(const struct vm *vm)
+{
+	const struct kvm_run *run = vm->kvm.run;
+
+	return vm->kpatched && run->io.direction == KVM_EXIT_IO_IN &&
+	       run->io.size == 1 && run->io.count == 1 &&
+	       (run->io.port == RDTSC_PATCH_PORT ||
+		run->io.port == RDTSCP_PATCH_PORT);
+}
+
+/*
+ * A read of the RDTSC ports of a rewritten kernel (rdtsc_patch.h): the
+ * registers RDTSC (RDTSCP) would set, the value through the "tsc" source.
+ * KVM completes the IN on the next KVM_RUN, after it has taken these
+ * registers, by merging the data byte into AL: the byte is the value's
+ * low one, so AL comes out the same.
+ */
+static void vcpu_rdtsc_port(struct vm *vm, u8 *data)
+{
+	const u32 index[2] = { MSR_IA32_TSC, MSR_TSC_AUX };
+	bool rdtscp = vm->kvm.run->io.port == RDTSCP_PATCH_PORT;
+	u64 msr[2] = { 0, 0 };
+	struct kvm_regs r;
+	u64 v;
+
+	if (kvm__get_msrs(vm->kvm.vcpu_fd, index, msr, rdtscp ? 2 : 1) ||
+	    ioctl(vm->kvm.vcpu_fd, KVM_GET_REGS, &r) < 0) {
+		vm__stop(vm, VM_EXIT_GUEST_DIED,
+			 "cannot read the TSC or the registers for an RDTSC");
+		return;
+	}
+	v = vm_replay__value(vm, VM_REPLAY_TSC, msr[0]);
+	r.rax = (u32)v;
+	r.rdx = v >> 32;
+	if (rdtscp)
+		r.rcx = (u32)msr[1];
+	*data = (u8)v;
+	if (ioctl(vm->kvm.vcpu_fd, KVM_SET_REGS, &r) < 0)
+		vm__stop(vm, VM_EXIT_GUEST_DIED,
+			 "cannot set the registers of an RDTSC");
+	vm->rdtsc_reads++;
+}
+
 static void vcpu_exit_io(struct vm *vm)
 {
 	struct kvm_run *run = vm->kvm.run;
 	u8 *data = (u8 *)run + run->io.data_offset;
 	bool out = run->io.direction == KVM_EXIT_IO_OUT;
 	u32 i;
+
+	if (vcpu_is_rdtsc_port(vm)) {
+		vcpu_rdtsc_port(vm, data);
+		vm->stats.exits[VM_EXITS_PIO]++;
+		return;
+	}
 
 	/* REP INS/OUTS arrive as one exit with count elements. */
 	for (i = 0; i < run->io.count; i++, data += run->io.size)
@@ -570,6 +675,8 @@ int vcpu__kvm_run(struct vm *vm)
 	u64 t0 = util__host_ns();
 	int ret;
 
+	/* A kick already waiting: KVM_RUN returns at once, the guest unrun. */
+	vm->kick_before_entry = vm->kvm.run->immediate_exit;
 	ret = ioctl(vm->kvm.vcpu_fd, KVM_RUN, 0);
 	vm->stats.ns_in_guest += util__host_ns() - t0;
 	/*
@@ -642,6 +749,10 @@ void vcpu__run(struct vm *vm)
 		}
 		if (sync)
 			vm->async_since = 0;
+		if (vcpu_unrun(vm, ret)) {
+			deliver = false;
+			continue;
+		}
 		/* Single-step positions are exact ones: never at a host's stop. */
 		deliver = sync || vm->rp.mode == REPLAY_OFF ||
 			  (vm->rp.mode == REPLAY_RECORD && !vm->step.on &&

@@ -231,6 +231,41 @@ static int vm_pmu_selftest(struct vm *vm)
 	return vm_pmu_unusable(vm, why);
 }
 
+/*
+ * Exit-pinned record and replay: the kernel's RDTSCs become port reads
+ * (rdtsc_patch.h), after the last load and once the backend is known.
+ */
+static int vm_patch_rdtsc(struct vm *vm)
+{
+	struct rdtsc_patch *kp = &vm->kpatch;
+	int ret;
+
+	if (!vm->cfg.rdtsc_patch || vm->cfg.pin != VM_PIN_EXIT ||
+	    !(vm->cfg.record || vm->cfg.replay))
+		return 0;
+	ret = rdtsc_patch__scan(vm->cfg.kernel, kp, NULL, NULL);
+	if (ret)
+		return ret;
+	if (kp->none) {
+		pr_warn("kernel %s: its RDTSC instructions cannot be trapped: %s; a guest that reads the TSC (Linux does) will not replay where it did",
+			vm->cfg.kernel, kp->none);
+		return 0;
+	}
+	if (kp->nbad)
+		pr_debug("rdtsc: %u functions not walked (the first at %#llx): an instruction length not decoded",
+			 kp->nbad, (unsigned long long)kp->bad_vaddr);
+	if (rdtsc_patch__apply(kp, &vm->kvm.mem)) {
+		pr_err("kernel %s changed while it was loaded (an RDTSC site no longer holds one)",
+		       vm->cfg.kernel);
+		return -EIO;
+	}
+	vm->kpatched = kp->nsites > 0;
+	pr_info("rdtsc: %u RDTSC/RDTSCP sites of the kernel read ports 0x%x/0x%x instead (%u functions walked, %u not)",
+		kp->nsites, RDTSC_PATCH_PORT, RDTSCP_PATCH_PORT, kp->nfuncs,
+		kp->nbad);
+	return 0;
+}
+
 static int vm_setup_kvm(struct vm *vm)
 {
 	int ret = kvm__open(&vm->kvm);
@@ -271,6 +306,9 @@ static int vm_setup_kvm(struct vm *vm)
 		if (ret)
 			return ret;
 	}
+	ret = vm_patch_rdtsc(vm);
+	if (ret)
+		return ret;
 	pr_debug("%s kernel at %#llx-%#llx, entry %#llx, initrd %llu bytes at %#llx",
 		 vm->boot.format, (unsigned long long)vm->boot.kernel_start,
 		 (unsigned long long)vm->boot.kernel_end,
@@ -598,6 +636,7 @@ void vm__exit(struct vm *vm)
 	if (vm->abandoned)
 		return;
 	vm_replay__free(vm);
+	rdtsc_patch__free(&vm->kpatch);
 	/* Every producer thread has stopped: the queue can go. */
 	evq__exit(&vm->evq);
 	kvm__close(&vm->kvm);

@@ -24,6 +24,7 @@
 #include "pin_search.h"
 #include "pin_step.h"
 #include "pin_pmu.h"
+#include "rdtsc_patch.h"
 #include "vm_replay.h"
 #include "../common/vclock.h"
 
@@ -70,6 +71,8 @@ struct vm_config {
 	const char *cmdline;
 	u64 mem_size;
 	bool cmdline_fixups;	/* append the quirks' kernel options */
+	bool rdtsc_patch;	/* RDTSC as port reads (rdtsc_patch.h) */
+	bool rdtsc_patch_set;	/* --no-rdtsc-patch given */
 	bool stats;		/* print exit statistics at the end */
 	const char *cpu_policy;	/* cpuid.c's level names */
 	s64 rtc_epoch;		/* RTC wall time at boot, Unix seconds */
@@ -143,10 +146,14 @@ struct vm {
 	struct pin_search pin;	/* replay: finding asynchronous positions */
 	struct pin_step step;	/* --pin=step */
 	struct pin_pmu pmu;	/* --pin=pmu-sim */
+	struct rdtsc_patch kpatch;	/* the kernel's RDTSC sites */
+	bool kpatched;		/* rewritten: ports 0xee, 0xef answer */
+	u64 rdtsc_reads;	/* of those ports */
 	bool quit_by_user;	/* Ctrl-A x or a signal, not the guest */
 	u64 async_since;	/* host ns: inputs due, no synchronous exit */
 	bool window_for_irq;	/* the window was asked for an interrupt */
 	bool syscall_completed;	/* the last exit completed a SYSCALL */
+	bool kick_before_entry;	/* KVM_RUN found a kick waiting */
 
 	enum vm_state state;
 	int exit_code;

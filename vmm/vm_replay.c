@@ -343,7 +343,7 @@ static int cpuid_seen_compare(const struct replay_machine *now,
 
 static int machine_describe(struct vm *vm, struct replay_machine *m)
 {
-	int ret;
+	int ret, n;
 
 	memset(m, 0, sizeof(*m));
 	m->mem_size = vm->cfg.mem_size;
@@ -375,9 +375,13 @@ static int machine_describe(struct vm *vm, struct replay_machine *m)
 		 vm->cpuid.name);
 	m->devices[m->ndevices++].irq = UINT32_MAX;
 	machine_cpuid(vm, m);
-	snprintf(m->host_probe, sizeof(m->host_probe),
-		 "cpuid_enforced=%d\ncmdline_fixups=%s\n",
-		 vm->caps.cpuid_enforced, quirks__cmdline(&vm->caps));
+	n = snprintf(m->host_probe, sizeof(m->host_probe),
+		     "cpuid_enforced=%d\ncmdline_fixups=%s\n",
+		     vm->caps.cpuid_enforced, quirks__cmdline(&vm->caps));
+	/* Only where it applies: older traces have no such line. */
+	if (vm->kpatched && n > 0 && (size_t)n < sizeof(m->host_probe))
+		snprintf(m->host_probe + n, sizeof(m->host_probe) - n,
+			 "%s%u\n", RDTSC_PATCH_KEY, vm->kpatch.nsites);
 	m->backend = vm_replay_exact(vm) ? REPLAY_BACKEND_STEP :
 					    REPLAY_BACKEND_EXIT;
 	m->rtc_epoch = vm->cfg.rtc_epoch;
@@ -385,6 +389,26 @@ static int machine_describe(struct vm *vm, struct replay_machine *m)
 		 MICROVM_VERSION);
 	m->start = REPLAY_START_BOOT;
 	return 0;
+}
+
+/* The RDTSC sites rewritten, from a trace's host-probe lines; -1 none. */
+static long rdtsc_patch_sites(const struct replay_machine *m)
+{
+	const char *p = strstr(m->host_probe, RDTSC_PATCH_KEY);
+
+	return p ? strtol(p + strlen(RDTSC_PATCH_KEY), NULL, 10) : -1;
+}
+
+static int rdtsc_patch_compare(const struct replay_machine *now,
+			       const struct replay_machine *rec)
+{
+	long a = rdtsc_patch_sites(rec), b = rdtsc_patch_sites(now);
+
+	if (a == b)
+		return 0;
+	pr_err("cannot replay: the recording rewrote %ld RDTSC sites of the kernel and this build %ld (another microvm version, or the kernel could not be read the same way)",
+	       a < 0 ? 0 : a, b < 0 ? 0 : b);
+	return -EINVAL;
 }
 
 /* Replay: the machine this host builds must be the recorded one. */
@@ -419,6 +443,8 @@ static int machine_compare(const struct vm *vm, const struct replay_machine *rec
 		pr_err("cannot replay: this host's CPU policy differs from the recorded one (another CPU vendor, or a policy this host cannot give)");
 		return -EINVAL;
 	}
+	if (rdtsc_patch_compare(&now, rec))
+		return -EINVAL;
 	if (strcmp(now.host_probe, rec->host_probe)) {
 		pr_err("cannot replay: this host shows the guest a different CPU than the recording host did (recorded: %s; here: %s)",
 		       rec->host_probe, now.host_probe);
@@ -574,6 +600,7 @@ static void vmm_locate(void *ctx, struct replay_pos *pos)
 
 		pos->rip = regs.rip;
 		pos->digest = rh ^ mh;
+		pos->regs = rh;
 		/* -v: what a divergence report's digest is made of. */
 		pr_debug("position rip=%#llx registers=%016llx memory=%016llx",
 			 (unsigned long long)regs.rip, (unsigned long long)rh,
@@ -630,10 +657,10 @@ static void add_sources(struct vm *vm)
 
 	rp->clock = replay__add_source(rp->r, &clock_ops, vm);
 	rp->com1 = replay__add_source(rp->r, &com1_ops, vm);
-	if (vm_replay_exact(vm)) {
+	if (vm_replay_exact(vm) || vm->kpatched)
 		rp->tsc = replay__add_source(rp->r, &tsc_ops, vm);
+	if (vm_replay_exact(vm))
 		rp->rand = replay__add_source(rp->r, &rand_ops, vm);
-	}
 	rp->con_release = vm->console.src.release;
 	rp->con_ctx = vm->console.src.ctx;
 	vm->console.src.release = com1_release;
@@ -853,6 +880,23 @@ void vm_replay__before_run(struct vm *vm)
  * this the recorded position?  Registers and the memory written since
  * the previous one decide.
  */
+/*
+ * A breakpoint hit whose registers are not the recorded ones is no match,
+ * known without the memory digest (a dirty-log fetch, and write faults
+ * after it): in a loop, most hits.  Traces of format v2 have no registers
+ * digest; there every hit takes both.
+ */
+static bool regs_differ(struct vm *vm, const struct replay_pos *next)
+{
+	struct kvm_regs regs;
+
+	if (!next->async || !next->regs || vm->step.on ||
+	    ioctl(vm->kvm.vcpu_fd, KVM_GET_REGS, &regs) < 0)
+		return false;
+	return regs.rip != next->rip ||
+	       replay__hash(&regs, sizeof(regs), 0) != next->regs;
+}
+
 bool vm_replay__at_target(struct vm *vm)
 {
 	struct replay_pos next, cur;
@@ -861,8 +905,9 @@ bool vm_replay__at_target(struct vm *vm)
 		return false;
 	if (replay__next_pos(vm->rp.r, &next))
 		return false;
-	replay__position(vm->rp.r, &cur);
-	if (replay__pos_cmp(&cur, &next) != REPLAY_POS_NOW) {
+	if (regs_differ(vm, &next) ||
+	    (replay__position(vm->rp.r, &cur),
+	     replay__pos_cmp(&cur, &next) != REPLAY_POS_NOW)) {
 		if (util__host_ns() - vm->pin.t0 > PIN_BUDGET_NS) {
 			char buf[128];
 
@@ -1147,6 +1192,7 @@ int vm_replay__load_config(const char *path, struct vm_config *cfg)
 	cfg->mem_size = m->mem_size;
 	cfg->cmdline = keep(m->cmdline);
 	cfg->cmdline_verbatim = true;
+	cfg->rdtsc_patch = rdtsc_patch_sites(m) > 0;
 	if (!cfg->kernel)
 		cfg->kernel = keep(m->kernel.path);
 	if (!cfg->initrd && m->initrd.path[0])

@@ -34,7 +34,7 @@ expect() {
 "$GEN" "$T/good.trace" 800 16 || { echo "gen_trace failed"; exit 1; }
 size=$(stat -c %s "$T/good.trace")
 
-expect 0 "good: version 2, [0-9]+ events, $size bytes" "$MICROVM" trace verify "$T/good.trace"
+expect 0 "good: version 3, [0-9]+ events, $size bytes" "$MICROVM" trace verify "$T/good.trace"
 expect 0 "ends: complete at byte $size: END record" "$MICROVM" trace info "$T/good.trace"
 expect 0 "cmdline   console=ttyS0" "$MICROVM" trace info "$T/good.trace"
 expect 0 "vda +input +[0-9]+ events" "$MICROVM" trace info "$T/good.trace"
@@ -75,7 +75,7 @@ bad=$("$MICROVM" trace verify "$T/flip.trace" 2>&1 | sed -n 's/.*offset \([0-9]*
 # Version 9: refused, naming both versions.
 cp "$T/good.trace" "$T/v9.trace"
 printf '\011' | dd of="$T/v9.trace" bs=1 seek=8 conv=notrunc status=none
-expect 1 "version 9, this microvm reads version 2" "$MICROVM" trace verify "$T/v9.trace"
+expect 1 "version 9, this microvm reads versions 2 to 3" "$MICROVM" trace verify "$T/v9.trace"
 expect 1 "bad magic" "$MICROVM" trace info /etc/passwd
 expect 1 "cannot open trace" "$MICROVM" trace verify "$T/missing.trace"
 expect 2 "usage: microvm trace" "$MICROVM" trace

@@ -160,6 +160,8 @@ static void roundtrip(const char *path, enum replay_backend backend)
 			if (rnd() % 3 == 0) {
 				f.pos.rip = nasty();
 				f.pos.digest = nasty();
+				/* v3 adds the registers' digest; 0: left out. */
+				f.pos.regs = rnd() % 2 ? nasty() : 0;
 				replay__exit(r, REPLAY_EXIT_ASYNC);
 				at_async = true;
 			}
@@ -180,6 +182,7 @@ static void roundtrip(const char *path, enum replay_backend backend)
 		if (w->pos.async) {
 			w->pos.rip = f.pos.rip;
 			w->pos.digest = f.pos.digest;
+			w->pos.regs = f.pos.regs;
 		}
 		w->source = k;
 		for (j = 0; j < src_ops[k].nfields; j++)

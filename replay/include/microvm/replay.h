@@ -80,7 +80,8 @@ struct replay_pos {
 	bool async;
 	bool exact;
 	uint64_t rip;
-	uint64_t digest;
+	uint64_t digest;	/* registers and memory */
+	uint64_t regs;		/* async: of the registers alone, 0 unknown (v2) */
 	uint64_t branches;
 	uint64_t rcx;
 	uint64_t insns;
