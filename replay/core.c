@@ -242,6 +242,11 @@ void replay__position(struct replay *r, struct replay_pos *pos)
 	*pos = *core__pos(r);
 }
 
+uint64_t replay__exits(const struct replay *r)
+{
+	return r->exits;
+}
+
 
 int replay__exit_slow(struct replay *r, enum replay_exit_kind kind)
 {

@@ -55,6 +55,11 @@ const char *replay__pos_str(const struct replay_pos *p, char *buf, size_t size)
 			 "exit %" PRIu64 " branches %" PRIu64 " rip=%#" PRIx64
 			 " rcx=%#" PRIx64 " insns %" PRIu64,
 			 p->exits, p->branches, p->rip, p->rcx, p->insns);
+	else if (p->async && p->regs)
+		snprintf(buf, size,
+			 "exit %" PRIu64 " +async rip=%#" PRIx64 " digest=%016" PRIx64
+			 " registers=%016" PRIx64,
+			 p->exits, p->rip, p->digest, p->regs);
 	else if (p->async)
 		snprintf(buf, size,
 			 "exit %" PRIu64 " +async rip=%#" PRIx64 " digest=%016" PRIx64,

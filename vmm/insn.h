@@ -72,6 +72,12 @@ struct insn_op {
 	u8 modrm;	/* when has_modrm */
 	bool has_modrm;
 	bool vex;	/* VEX or EVEX encoded */
+	u8 rex;		/* the REX prefix that applies, or 0 */
+	bool addr32;	/* 67: 32-bit addressing */
+	/* A memory operand: SIB byte (has_sib) and displacement. */
+	bool has_sib;
+	u8 sib;
+	s32 disp;
 };
 
 /*

@@ -94,26 +94,45 @@ static bool len_skip(struct len_state *s, unsigned int bytes)
 	return s->n <= s->left && s->n <= INSN_MAX;
 }
 
-/* ModRM, SIB and displacement; 32- and 64-bit addressing look alike. */
-static bool len_modrm(struct len_state *s, u8 *modrm)
+/* The displacement of `bytes` bytes, sign-extended. */
+static bool len_disp(struct len_state *s, unsigned int bytes,
+		     struct insn_op *op)
 {
-	u8 mod, rm, sib;
+	unsigned int at = s->n;
 
-	if (!len_next(s, modrm))
+	if (!len_skip(s, bytes))
 		return false;
-	mod = *modrm >> 6;
-	rm = *modrm & 7;
+	if (bytes == 1)
+		op->disp = (s8)s->p[at];
+	else if (bytes == 4)
+		op->disp = (s32)((u32)s->p[at] | (u32)s->p[at + 1] << 8 |
+				 (u32)s->p[at + 2] << 16 |
+				 (u32)s->p[at + 3] << 24);
+	return true;
+}
+
+/* ModRM, SIB and displacement; 32- and 64-bit addressing look alike. */
+static bool len_modrm(struct len_state *s, struct insn_op *op)
+{
+	u8 mod, rm;
+
+	if (!len_next(s, &op->modrm))
+		return false;
+	op->has_modrm = true;
+	mod = op->modrm >> 6;
+	rm = op->modrm & 7;
 	if (mod == 3)
 		return true;
 	if (rm == 4) {
-		if (!len_next(s, &sib))
+		if (!len_next(s, &op->sib))
 			return false;
-		if (mod == 0 && (sib & 7) == 5)
-			return len_skip(s, 4);
+		op->has_sib = true;
+		if (mod == 0 && (op->sib & 7) == 5)
+			return len_disp(s, 4, op);
 	} else if (mod == 0 && rm == 5) {
-		return len_skip(s, 4);		/* RIP-relative */
+		return len_disp(s, 4, op);	/* RIP-relative */
 	}
-	return len_skip(s, mod == 1 ? 1 : mod == 2 ? 4 : 0);
+	return len_disp(s, mod == 1 ? 1 : mod == 2 ? 4 : 0, op);
 }
 
 /*
@@ -126,11 +145,8 @@ static bool len_operands(struct len_state *s, char c, struct insn_op *op)
 	/* REX.W wins over 66. */
 	unsigned int imm_z = s->opsize16 && !s->rexw ? 2 : 4;
 
-	if (c == 'm' || c == 'B' || c == 'Z' || c == 'f') {
-		if (!len_modrm(s, &op->modrm))
-			return false;
-		op->has_modrm = true;
-	}
+	if ((c == 'm' || c == 'B' || c == 'Z' || c == 'f') && !len_modrm(s, op))
+		return false;
 	switch (c) {
 	case '.': case 'm':
 		return true;
@@ -234,6 +250,8 @@ unsigned int insn__length(const u8 *buf, size_t avail, struct insn_op *op)
 		s.addr32 |= b == 0x67;
 	}
 	s.rexw = rex & 8;
+	op->rex = rex;
+	op->addr32 = s.addr32;
 	op->prefixes = (u8)(s.n - 1);
 	op->opcode = b;
 	if (b == 0x0f)

@@ -26,6 +26,7 @@
 #include "pin_search.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -119,6 +120,50 @@ static u64 pin_linear(struct vm *vm, u64 rip)
 	return (sregs.cs.base + rip) & 0xffffffffULL;
 }
 
+static bool pin_long_mode(struct vm *vm)
+{
+	struct kvm_sregs sregs;
+
+	return ioctl(vm->kvm.vcpu_fd, KVM_GET_SREGS, &sregs) == 0 && sregs.cs.l;
+}
+
+static u64 pin_rip(struct vm *vm);
+
+/* Walking to an unmapped RIP: one instruction on, by HLT bytes or a step. */
+static void pin_walk(struct vm *vm, u64 rip)
+{
+	vm->pin.step = !pin_over__insert(vm, rip);
+	if (util__get_verbose() >= 3)
+		fprintf(stderr, "walk %#llx%s\n", (unsigned long long)rip,
+			vm->pin.step ? " (single-step)" : "");
+}
+
+/*
+ * Walking: a stop after one more instruction.  At the target, a hit; once
+ * its page is mapped, the HLT byte goes there and the guest runs to it.
+ */
+static enum pin_exit pin_walked(struct vm *vm)
+{
+	struct pin_search *ps = &vm->pin;
+	u64 rip = pin_rip(vm), gpa;
+
+	ps->steps++;
+	if (rip == ps->rip)
+		return PIN_HIT;
+	if (pin__hlt_gpa(vm, ps->rip, &gpa)) {
+		ps->stepping_all = false;
+		ps->gpa = gpa;
+		pin_insert(vm);
+		if (util__get_verbose() >= 3)
+			fprintf(stderr, "walked to %#llx: rip %#llx is mapped now (at %#llx)\n",
+				(unsigned long long)rip, (unsigned long long)ps->rip,
+				(unsigned long long)gpa);
+		return PIN_STEPPED;
+	}
+	pin_walk(vm, rip);
+	return PIN_STEPPED;
+}
+
 void pin__arm(struct vm *vm, u64 rip)
 {
 	struct pin_search *ps = &vm->pin;
@@ -136,19 +181,22 @@ void pin__arm(struct vm *vm, u64 rip)
 	ps->searches++;
 	ps->step = false;
 	ps->mem_cache_ok = ps->chain = false;
+	ps->overs = ps->stepped_over = 0;
 	if (ps->mech == PIN_MECH_HWBP) {
 		ps->linear = pin_linear(vm, rip);
 		return;
 	}
-	if (!report__translate(&vm->kvm, rip, &gpa) &&
-	    guest_mem__ptr(&vm->kvm.mem, gpa, 1)) {
+	ps->long_mode = pin_long_mode(vm);
+	if (pin__hlt_gpa(vm, rip, &gpa)) {
 		ps->gpa = gpa;
 		pin_insert(vm);
 	} else {
-		/* Not mapped (yet): step there, the slow way. */
+		/* Not mapped (yet), or user code: walk there, the slow way. */
+		pr_debug("replay: rip %#llx is user code or not mapped yet: walking to it, an instruction at a time",
+			 (unsigned long long)rip);
 		ps->stepping_all = true;
+		pin_walk(vm, pin_rip(vm));
 	}
-	ps->step = ps->stepping_all;
 }
 
 void pin__disarm(struct vm *vm)
@@ -157,6 +205,7 @@ void pin__disarm(struct vm *vm)
 
 	if (!ps->armed)
 		return;
+	pin_over__remove(vm);
 	pin_remove(vm);
 	if (ps->step || ps->stepping_all || ps->mech == PIN_MECH_HWBP)
 		pin_guest_debug(vm, false, false);
@@ -262,6 +311,15 @@ static enum pin_exit pin_after_run(struct vm *vm, int ret)
 		return PIN_NOT_OURS;
 	if (ps->mech == PIN_MECH_HWBP)
 		return pin_after_hwbp(vm);
+	if (ps->over.n) {
+		/* Over the missed instruction: the breakpoint back. */
+		if (!pin_over__after(vm))
+			return PIN_NOT_OURS;
+		if (ps->stepping_all)
+			return pin_walked(vm);
+		pin_insert(vm);
+		return PIN_STEPPED;
+	}
 	if (ps->step && !ps->stepping_all) {
 		/* Stepped over the original instruction: the breakpoint back. */
 		ps->step = false;
@@ -271,8 +329,9 @@ static enum pin_exit pin_after_run(struct vm *vm, int ret)
 							     PIN_NOT_OURS;
 	}
 	if (ps->stepping_all && run->exit_reason == KVM_EXIT_DEBUG) {
-		ps->steps++;
-		return pin_rip(vm) == ps->rip ? PIN_HIT : PIN_STEPPED;
+		ps->step = false;
+		pin_guest_debug(vm, false, false);
+		return pin_walked(vm);
 	}
 	if (run->exit_reason != KVM_EXIT_HLT || !ps->inserted ||
 	    pin_rip(vm) != ps->rip + 1)
@@ -286,9 +345,27 @@ static enum pin_exit pin_after_run(struct vm *vm, int ret)
 
 void pin__miss(struct vm *vm)
 {
+	struct pin_search *ps = &vm->pin;
+
 	/* Over the real instruction, then the breakpoint goes back. */
-	if (!vm->pin.stepping_all)
-		vm->pin.step = true;
+	if (ps->stepping_all) {
+		/* At the target, so it is mapped now: HLT bytes from here. */
+		if (pin__hlt_gpa(vm, ps->rip, &ps->gpa)) {
+			ps->stepping_all = false;
+		} else {
+			pin_walk(vm, ps->rip);
+			return;
+		}
+	}
+	if (ps->mech == PIN_MECH_HLT && pin_over__insert(vm, ps->rip)) {
+		ps->overs++;
+		return;
+	}
+	ps->step = true;
+	ps->stepped_over++;
+	if (ps->mech == PIN_MECH_HLT)
+		pr_debug("replay: single-stepping over the instruction at %#llx (where it goes next is not known)",
+			 (unsigned long long)ps->rip);
 }
 
 void pin__found(struct vm *vm)

@@ -17,6 +17,13 @@ enum pin_mech {
 	PIN_MECH_HWBP,	/* a hardware execute breakpoint, DR0 */
 };
 
+/* HLT bytes on a missed instruction's successors (pin_over.c). */
+struct pin_over {
+	unsigned int n;
+	u64 rip[2], gpa[2];
+	u8 saved[2];
+};
+
 struct pin_search {
 	enum pin_mech mech;
 	bool armed;
@@ -40,6 +47,10 @@ struct pin_search {
 	 * (vm_replay.c).  `chain` carries it from hit to hit.
 	 */
 	bool mem_cache_ok, chain;
+	bool long_mode;		/* 64-bit code at arm time: pin_over.c works */
+	struct pin_over over;	/* stepping over a miss, HLT bytes */
+	u64 overs;		/* misses stepped over so, this search */
+	u64 stepped_over;	/* misses single-stepped over, this search */
 };
 
 enum pin_exit {
@@ -57,6 +68,19 @@ enum pin_exit {
  * =hwbp forces one (tests); -EINVAL for a value it cannot honour.
  */
 int pin__setup(struct vm *vm);
+
+/*
+ * HLT byte search, at a miss (the breakpoint's byte back, RIP on it) or
+ * on the way to a RIP not mapped yet: HLT bytes on where the instruction
+ * at `rip` goes next, so that it runs without the trap flag; false where
+ * that is not known (then single-step).
+ */
+bool pin_over__insert(struct vm *vm, u64 rip);
+/* At an exit: one of them, removed all and RIP put back on it? */
+bool pin_over__after(struct vm *vm);
+void pin_over__remove(struct vm *vm);
+/* Where a HLT byte for `rip` goes: mapped, and for the kernel only. */
+bool pin__hlt_gpa(struct vm *vm, u64 rip, u64 *gpa);
 const char *pin__mech_name(enum pin_mech mech);
 void pin__arm(struct vm *vm, u64 rip);
 void pin__disarm(struct vm *vm);

@@ -20,6 +20,12 @@
 #define SIG_KICK SIGUSR1
 /* Recording: how long inputs may wait for a synchronous exit. */
 #define VCPU_ASYNC_BOUND_NS (2 * 1000 * 1000ULL)
+/* A stop that is no place for an input: look again this much later. */
+#define VCPU_ASYNC_RETRY_NS (500 * 1000ULL)
+/* How long an input may wait for a spinning guest to leave user code. */
+#define VCPU_USER_BOUND_NS (50 * 1000 * 1000ULL)
+/* How long a stop that shows no progress is taken for an unrun guest. */
+#define VCPU_SAME_BOUND_NS (1000 * 1000 * 1000ULL)
 
 /* The run area of the one vCPU, for the kick signal handler. */
 static struct kvm_run *volatile kick_run;
@@ -224,6 +230,78 @@ static bool vcpu_at_rep_string(struct vm *vm)
 	       (op.opcode >= 0xaa && op.opcode <= 0xaf);
 }
 
+/* The registers' digest; 0 if they cannot be read. */
+static u64 vcpu_regs_digest(struct vm *vm)
+{
+	struct kvm_regs regs;
+
+	if (ioctl(vm->kvm.vcpu_fd, KVM_GET_REGS, &regs) < 0)
+		return 0;
+	return replay__hash(&regs, sizeof(regs), 0);
+}
+
+/* Recording: inputs went in at an asynchronous stop. */
+static void vcpu_note_stop(struct vm *vm)
+{
+	vm->last_stop.exits = replay__exits(vm->rp.r);
+	vm->last_stop.regs = vcpu_regs_digest(vm);
+	vm->last_stop.ns = util__host_ns();
+}
+
+/*
+ * Still at the last asynchronous stop, by all the guest shows: no exit
+ * since, the same registers, no page written.  A kick that lands as
+ * KVM_RUN enters (after the immediate_exit check of vcpu_unrun()) leaves
+ * the guest unrun, and an input let in there would be a second stop at
+ * the same state, which a replay does not reach: there the guest runs on
+ * from the first (takes the interrupt injected there, or the window
+ * exit asked for).  Seen in the nested tier, 2 to 240 ms after the first
+ * stop.  A guest that spins where nothing changes (a loop waiting with
+ * interrupts off for an input that needs none) looks the same, so this
+ * holds only for VCPU_SAME_BOUND_NS.
+ */
+static bool vcpu_same_stop(struct vm *vm)
+{
+	return vm->last_stop.regs &&
+	       vm->last_stop.exits == replay__exits(vm->rp.r) &&
+	       util__host_ns() - vm->last_stop.ns < VCPU_SAME_BOUND_NS &&
+	       vm->last_stop.regs == vcpu_regs_digest(vm) &&
+	       vm_replay__mem_unchanged(vm);
+}
+
+/* Running user code (CPL 3)? */
+static bool vcpu_user_mode(struct vm *vm)
+{
+	struct kvm_sregs s;
+
+	return ioctl(vm->kvm.vcpu_fd, KVM_GET_SREGS, &s) == 0 &&
+	       (s.cs.selector & 3) == 3;
+}
+
+/*
+ * Is where a kick stopped the guest a place a replay can find again?
+ * Not:
+ *  - right after STI or MOV SS: an input let in there would be injected
+ *    after one more instruction, a state a replay's breakpoint (which
+ *    executes in place of that instruction) cannot reproduce;
+ *  - inside a REP string instruction (vcpu_at_rep_string());
+ *  - at the last stop still (vcpu_same_stop());
+ *  - in user code, for a while: a replay finds such a stop only by
+ *    single-stepping (a HLT byte faults at CPL 3), which is slow, and
+ *    whose trap flag a fault or a SYSCALL on the way writes into guest
+ *    memory (pin_over.c).  A guest in user mode enters its kernel soon
+ *    (a system call, a page fault); one that spins there longer than
+ *    VCPU_USER_BOUND_NS gets the input anyway.
+ * Elsewhere wait for the next stop.
+ */
+static bool vcpu_async_place(struct vm *vm, u64 waited)
+{
+	if (kvm__in_shadow(&vm->kvm) || vcpu_at_rep_string(vm) ||
+	    vcpu_same_stop(vm))
+		return false;
+	return waited >= VCPU_USER_BOUND_NS || !vcpu_user_mode(vm);
+}
+
 static bool vcpu_async_due(struct vm *vm)
 {
 	u64 now = util__host_ns();
@@ -236,18 +314,14 @@ static bool vcpu_async_due(struct vm *vm)
 	}
 	if (!vm->async_since)
 		vm->async_since = now;
-	/*
-	 * Not right after STI or MOV SS: an input let in there would be
-	 * injected after one more instruction, a state a replay's
-	 * breakpoint (which executes in place of that instruction) cannot
-	 * reproduce.  Wait for the next stop instead.
-	 */
-	if (now - vm->async_since >= VCPU_ASYNC_BOUND_NS &&
-	    !kvm__in_shadow(&vm->kvm) &&
-	    (vm->rp.mode != REPLAY_RECORD || !vcpu_at_rep_string(vm)))
+	if (now - vm->async_since < VCPU_ASYNC_BOUND_NS) {
+		/* No exit may come at all: the timer thread kicks us again. */
+		ticker__arm(&vm->ticker, vm->async_since + VCPU_ASYNC_BOUND_NS);
+		return false;
+	}
+	if (vcpu_async_place(vm, now - vm->async_since))
 		return true;
-	/* No exit may come at all: have the timer thread kick us again. */
-	ticker__arm(&vm->ticker, vm->async_since + VCPU_ASYNC_BOUND_NS);
+	ticker__arm(&vm->ticker, now + VCPU_ASYNC_RETRY_NS);
 	return false;
 }
 
@@ -575,6 +649,9 @@ static enum vcpu_next vcpu_prepare(struct vm *vm, bool deliver)
 		    vm_replay__due(vm))
 			return VCPU_AGAIN;
 		vcpu_inject(vm);
+		/* located: the delivery logged an asynchronous position. */
+		if (vm->rp.mode == REPLAY_RECORD && vm->rp.located && !vm->step.on)
+			vcpu_note_stop(vm);
 		vm_replay__delivered(vm);
 	}
 	return VCPU_RUN;

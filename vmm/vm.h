@@ -154,6 +154,9 @@ struct vm {
 	bool window_for_irq;	/* the window was asked for an interrupt */
 	bool syscall_completed;	/* the last exit completed a SYSCALL */
 	bool kick_before_entry;	/* KVM_RUN found a kick waiting */
+	struct {		/* recording: the last asynchronous stop */
+		u64 exits, regs, ns;
+	} last_stop;
 
 	enum vm_state state;
 	int exit_code;

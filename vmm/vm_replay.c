@@ -541,6 +541,11 @@ static u64 vmm_mem_digest(struct vm *vm)
 	return vmm_mem_fetch(vm, incremental) ? 0 : vm->rp.mem_digest;
 }
 
+bool vm_replay__mem_unchanged(struct vm *vm)
+{
+	return vmm_mem_fetch(vm, false) == 0 && vm->rp.mem_digest == 0;
+}
+
 /*
  * After an input took effect at an asynchronous position: a new interval.
  * Every written page is hashed afresh, not taken from `cur`: the input
@@ -585,6 +590,35 @@ static void vmm_mem_base(struct vm *vm)
 			vm->rp.base[p] = page_hash(vm, p);
 }
 
+/*
+ * MICROVM_DUMP_RAM_AT=N:FILE: guest RAM, raw, each time an asynchronous
+ * position after N synchronous exits is located (the last one stays), to
+ * find the pages a recording and its replay differ in there.
+ */
+static void dump_ram_at(const struct vm *vm, const struct replay_pos *pos)
+{
+	const char *env = getenv("MICROVM_DUMP_RAM_AT");
+	char *end, path[4096];
+	unsigned long long n;
+	int fd;
+
+	if (!env || !*env || !pos->async)
+		return;
+	n = strtoull(env, &end, 10);
+	if (*env == '*' && env[1] == ':')
+		end = (char *)env + 1;
+	else if (*end != ':' || n != pos->exits)
+		return;
+	/* "*:FILE": every position, into FILE.N */
+	snprintf(path, sizeof(path), *env == '*' ? "%s.%llu" : "%s", end + 1,
+		 (unsigned long long)pos->exits);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd < 0 || util__write_full(fd, vm->kvm.mem.host, vm->kvm.mem.size) < 0)
+		pr_warn("MICROVM_DUMP_RAM_AT: %s: %s", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+}
+
 static void vmm_locate(void *ctx, struct replay_pos *pos)
 {
 	struct vm *vm = ctx;
@@ -601,6 +635,7 @@ static void vmm_locate(void *ctx, struct replay_pos *pos)
 		pos->rip = regs.rip;
 		pos->digest = rh ^ mh;
 		pos->regs = rh;
+		dump_ram_at(vm, pos);
 		/* -v: what a divergence report's digest is made of. */
 		pr_debug("position rip=%#llx registers=%016llx memory=%016llx",
 			 (unsigned long long)regs.rip, (unsigned long long)rh,
@@ -805,17 +840,16 @@ static void log_exit(struct vm *vm, bool sync)
 {
 	const struct kvm_run *run = vm->kvm.run;
 	struct kvm_regs regs;
-	struct replay_pos pos;
+	u64 exits = replay__exits(vm->rp.r);
 
 	if (ioctl(vm->kvm.vcpu_fd, KVM_GET_REGS, &regs) < 0)
 		regs.rip = 0;
-	replay__position(vm->rp.r, &pos);
 	if (!sync) {
 		fprintf(stderr, "exit %llu+: async rip=%#llx\n",
-			(unsigned long long)pos.exits, (unsigned long long)regs.rip);
+			(unsigned long long)exits, (unsigned long long)regs.rip);
 		return;
 	}
-	fprintf(stderr, "exit %llu: reason %u rip=%#llx", (unsigned long long)pos.exits + 1,
+	fprintf(stderr, "exit %llu: reason %u rip=%#llx", (unsigned long long)exits + 1,
 		run->exit_reason, (unsigned long long)regs.rip);
 	if (run->exit_reason == KVM_EXIT_IO)
 		fprintf(stderr, " %s port %#x", run->io.direction ? "out" : "in",
@@ -859,15 +893,15 @@ void vm_replay__delivered(struct vm *vm)
  */
 void vm_replay__before_run(struct vm *vm)
 {
-	struct replay_pos next, cur;
+	struct replay_pos next;
 
 	if (vm->rp.mode != REPLAY_REPLAY || replay__next_pos(vm->rp.r, &next) ||
 	    !next.async || replay__next_type(vm->rp.r) == REPLAY_EV_END) {
 		pin__disarm(vm);
 		return;
 	}
-	replay__position(vm->rp.r, &cur);
-	if (cur.exits != next.exits) {
+	/* Not replay__position(): that would take the memory digest. */
+	if (replay__exits(vm->rp.r) != next.exits) {
 		pin__disarm(vm);
 		return;
 	}

@@ -96,6 +96,8 @@ bool vm_replay__at_target(struct vm *vm);
 bool vm_replay__continues(struct vm *vm);
 /* Replay stopped: why, for the run loop's message. */
 const char *vm_replay__why(struct vm *vm);
+/* Recording: no page written since the last asynchronous stop? */
+bool vm_replay__mem_unchanged(struct vm *vm);
 /* Recording: is an input waiting that a spinning guest may need now? */
 bool vm_replay__urgent(struct vm *vm);
 /* HLT with interrupts on: 1 an input is due, 0 wait for the host, -1 stop. */

@@ -381,6 +381,8 @@ int replay__idle(struct replay *r);
 bool replay__at_end(struct replay *r);
 /* The current position (synchronous exits so far; locate() if needed). */
 void replay__position(struct replay *r, struct replay_pos *pos);
+/* Synchronous exits so far: the position's count, without locate(). */
+uint64_t replay__exits(const struct replay *r);
 
 /*
  * The guest stopped.  Record: write the END record (totals, final state)
