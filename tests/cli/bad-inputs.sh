@@ -70,6 +70,8 @@ expect "--clock=insn without step" 1 "--clock=insn needs --pin=step" \
 	"$microvm" --kernel "$hello" --pin=exit --clock=insn
 expect "--clock with --replay" 2 "--clock with --replay: a replay's guest time comes from the trace" \
 	"$microvm" --replay "$tmp/nonexistent" --clock=host
+expect "--no-rdtsc-patch with --replay" 2 "--no-rdtsc-patch with --replay: a replay patches the kernel as its recording did" \
+	"$microvm" --replay "$tmp/nonexistent" --no-rdtsc-patch
 expect "missing initrd" 1 "initrd.*No such file" \
 	"$microvm" --kernel "$hello" --initrd "$tmp/nonexistent"
 expect "initrd larger than RAM" 1 "does not fit in guest RAM.*increase --mem" \

@@ -151,12 +151,32 @@ blk_bench() {
 	echo "MICROVM-BENCH dd end"
 }
 
+# Output that depends on timing: tick and disk interrupt counts, uptime,
+# three concurrent readers of the disk, then the ext4 write (rr-exit.sh
+# records and replays it: the replay must print the same).
+rr_workload() {
+	disk_info || return
+	echo "MICROVM-RR uptime $(cat /proc/uptime)"
+	grep -E 'timer|virtio' /proc/interrupts | tr -s ' '
+	for i in 0 1 2; do
+		(blktool randread /dev/vda 200 4 $((i + 1)) >/tmp/r$i 2>&1 ||
+			echo "reader $i failed" >>/tmp/r$i) &
+	done
+	wait
+	for i in 0 1 2; do echo "MICROVM-RR reader $i: $(cat /tmp/r$i | tr '\n' ' ')"; done
+	echo "MICROVM-RR uptime $(cat /proc/uptime)"
+	ext4_write
+	grep -E 'timer|virtio' /proc/interrupts | tr -s ' '
+	echo "MICROVM-RR uptime $(cat /proc/uptime)"
+}
+
 case "$test_name" in
 "") ;;
+rr) rr_workload ;;
 ext4) ext4_write ;;
 ext4-ro) ext4_ro ;;
 blkbench) blk_bench ;;
-*) tfail "unknown test (known: ext4 ext4-ro blkbench)" ;;
+*) tfail "unknown test (known: rr ext4 ext4-ro blkbench)" ;;
 esac
 if [ -n "$test_name" ] && [ -z "$test_failed" ]; then
 	echo "MICROVM-TEST-PASS: $test_name"
