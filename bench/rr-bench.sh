@@ -255,9 +255,9 @@ BS_IMG=$TMP/blk-stress.img
 BS=(--kernel "$GUESTS/blk-stress.elf" --disk "$BS_IMG,snapshot,id=bs-rw-disk"
 	--cmdline "console=ttyS0 blk-stress.mode=rw blk-stress.id=bs-rw-disk")
 # replay line NAME: "replay: N asynchronous positions found with H
-# breakpoint hits and S single steps in T s" -> "N H S T" (or nothing)
+# ...: H hits ..., S instructions walked ... in T s" -> "N H S T" (or nothing)
 search_cost() {
-	sed -n 's/.*replay: \([0-9]*\) asynchronous positions found with \([0-9]*\) breakpoint hits and \([0-9]*\) single steps in \([0-9.]*\) s.*/\1 \2 \3 \4/p' "$TMP/$1.err" | tail -1
+	sed -n 's/.*replay: \([0-9]*\) asynchronous positions found with .*: \([0-9]*\) hits .*, \([0-9]*\) instructions walked .* in \([0-9.]*\) s (slowest.*/\1 \2 \3 \4/p' "$TMP/$1.err" | tail -1
 }
 # Did the replay NAME (of trace TR) stop at or after an asynchronous
 # position (the known limit of exit-pinned replay, as rr-guests.sh says)?
@@ -296,7 +296,7 @@ blk_round() {
 			put m_bs_rep_ex_ratio "$(awk -v r="$rp" -v s="$4" -v b="$br" 'BEGIN{if (b > 0) printf "%.3f\n", (r-s)/b; else print "n/a"}')"
 		fi
 		echo "round $i blk-stress try $try: plain $bp s, record $br s, replay $rp s (replay/record $(ratio "$rp" "$br")); $verdict"
-		[ -z "$cost" ] || echo "    search: $cost (positions found, breakpoint hits, single steps, s)"
+		[ -z "$cost" ] || echo "    search: $cost (positions found, breakpoint hits, instructions walked, s)"
 		return 0
 	fi
 	why="not at an asynchronous position"
@@ -304,7 +304,7 @@ blk_round() {
 	put m_bs_rep_bad "round $i try $try: exit $RC after $rp s (record $br s), $why: ${verdict:-no verdict line}"
 	echo "round $i blk-stress try $try: plain $bp s, record $br s, replay NOT identical: exit $RC after $rp s, $why:"
 	grep -A2 "^replay: replay diverged\|not found after" "$TMP/bq.$i.err" | head -4 | sed 's/^/    /' || true
-	[ -z "$cost" ] || echo "    search: $cost (positions found, breakpoint hits, single steps, s)"
+	[ -z "$cost" ] || echo "    search: $cost (positions found, breakpoint hits, instructions walked, s)"
 	return 1
 }
 
@@ -349,7 +349,7 @@ linux_replay() {
 		fi
 		echo "  serial output: $out"
 		# shellcheck disable=SC2086 # four fields
-		[ -z "$cost" ] || { set -- $cost; echo "  search: $1 asynchronous positions found before it ($2 breakpoint hits, $3 single steps, $4 s)"; }
+		[ -z "$cost" ] || { set -- $cost; echo "  search: $1 asynchronous positions found before it ($2 breakpoint hits, $3 instructions walked, $4 s)"; }
 	} | tee -a "$RES/linux_replay.txt"
 }
 

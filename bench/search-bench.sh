@@ -56,7 +56,7 @@ run() {
 }
 # "hits seconds" from a replay's report line, or "n/a n/a".
 search_of() {
-	sed -n 's/.*found with .*: \([0-9]*\) hits .* single steps in \([0-9.]*\) s.*/\1 \2/p' "$1" |
+	sed -n 's/.*found with .*: \([0-9]*\) hits .* in \([0-9.]*\) s (slowest.*/\1 \2/p' "$1" |
 		grep . || echo "n/a n/a"
 }
 

@@ -375,6 +375,8 @@ void pin__found(struct vm *vm)
 
 	ps->total_hits += ps->hits;
 	ps->total_steps += ps->steps;
+	ps->total_overs += ps->overs;
+	ps->total_stepped_over += ps->stepped_over;
 	ps->total_ns += ns;
 	if (ns > ps->max_ns)
 		ps->max_ns = ns;

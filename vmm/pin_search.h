@@ -34,9 +34,10 @@ struct pin_search {
 	bool inserted;
 	bool step;		/* the next KVM_RUN single-steps */
 	bool stepping_all;	/* no mapping for RIP: step all the way */
-	u64 t0, hits, steps;	/* this search */
+	u64 t0, hits, steps;	/* this search; steps: walked to the target */
 	/* Totals, for the report at the end. */
 	u64 searches, found, total_hits, total_steps, total_ns, max_ns;
+	u64 total_overs, total_stepped_over;
 	u64 injecting;		/* hits with an event being injected */
 	/*
 	 * At this hit: since the previous hit the guest only ran to this

@@ -613,8 +613,17 @@ static void dump_ram_at(const struct vm *vm, const struct replay_pos *pos)
 	snprintf(path, sizeof(path), *env == '*' ? "%s.%llu" : "%s", end + 1,
 		 (unsigned long long)pos->exits);
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0 || util__write_full(fd, vm->kvm.mem.host, vm->kvm.mem.size) < 0)
+	if (fd >= 0 && getenv("MICROVM_DUMP_HASHES")) {
+		/* Smaller: a page_hash() per page, to name the pages apart. */
+		for (u64 p = 0; p < vm->kvm.mem.size / 4096; p++) {
+			u64 h = page_hash(vm, p);
+
+			if (util__write_full(fd, &h, sizeof(h)) < 0)
+				break;
+		}
+	} else if (fd < 0 || util__write_full(fd, vm->kvm.mem.host, vm->kvm.mem.size) < 0) {
 		pr_warn("MICROVM_DUMP_RAM_AT: %s: %s", path, strerror(errno));
+	}
 	if (fd >= 0)
 		close(fd);
 }
@@ -1103,11 +1112,13 @@ int vm_replay__finish(struct vm *vm, int code)
 		return code;
 	}
 	if (vm->pin.searches)
-		pr_info("replay: %llu asynchronous positions found with %s: %llu hits (and %llu with an interrupt on its way in) and %llu single steps in %.3f s (slowest %.1f ms)",
+		pr_info("replay: %llu asynchronous positions found with %s: %llu hits (and %llu with an interrupt on its way in), misses stepped over by HLT bytes on their successors %llu and by single-step %llu, %llu instructions walked to targets in user code or not yet mapped, in %.3f s (slowest %.1f ms)",
 			(unsigned long long)vm->pin.found,
 			pin__mech_name(vm->pin.mech),
 			(unsigned long long)vm->pin.total_hits,
 			(unsigned long long)vm->pin.injecting,
+			(unsigned long long)vm->pin.total_overs,
+			(unsigned long long)vm->pin.total_stepped_over,
 			(unsigned long long)vm->pin.total_steps,
 			vm->pin.total_ns / 1e9, vm->pin.max_ns / 1e6);
 	if (st == REPLAY_OK) {

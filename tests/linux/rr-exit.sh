@@ -10,8 +10,11 @@
 # a disk attached ,snapshot so the image stays as the recording found it).
 #  1. two recordings: both must boot, pass the workload and power off, and
 #     their serial outputs must differ (the timing shows: nondeterminism);
-#  2. the first is replayed: "replay: identical", exit 0, the recorded
-#     serial output byte for byte.
+#  2. both are replayed: "replay: identical", exit 0, the recorded serial
+#     output byte for byte.  A replay that stops at or after an
+#     asynchronous position with its output a prefix of the recorded one
+#     is the known limit replay/guests reports too: a skip, never a pass;
+#     any other divergence fails.
 # With lpj= on the command line (RR_EXIT_LPJ, default 10000): without it
 # the delay-loop calibration puts positions in a loop that a breakpoint
 # reaches once per pass, hours in the nested tier (docs/pinning.md).
@@ -69,20 +72,42 @@ if cmp -s "$dir/rec1.out" "$dir/rec2.out"; then
 fi
 echo "ok: two recordings differ: $(diff "$dir/rec1.out" "$dir/rec2.out" | grep -c '^<') lines"
 
-rc=0
-s=$(date +%s.%N)
-timeout "$timeout_s" "$microvm" --replay "$dir/rec1.trace" -v </dev/null \
-	>"$dir/rep.out" 2>"$dir/rep.err" || rc=$?
-e=$(date +%s.%N)
-echo "replay: exit $rc, $(awk -v s="$s" -v e="$e" 'BEGIN { printf "%.1f", e - s }') s"
-grep -E '^replay: |asynchronous positions found' "$dir/rep.err"
-if [ "$rc" -ne 0 ] || ! grep -q '^replay: identical' "$dir/rep.err"; then
-	echo "FAIL: the replay did not end identical (exit $rc)"
-	grep -v '^    #' "$dir/rep.err" | tail -n 12
-	exit 1
+# replay N: 0 identical, 1 failed, 2 the known limit of exit-pinned
+# replay (as replay/guests has it): stopped at or after an asynchronous
+# position, its serial output a prefix of the recorded one.
+replay() {
+	local t=$dir/rec$1 rc=0 s e
+	s=$(date +%s.%N)
+	timeout "$timeout_s" "$microvm" --replay "$t.trace" -v </dev/null \
+		>"$t.rep.out" 2>"$t.rep.err" || rc=$?
+	e=$(date +%s.%N)
+	echo "replay $1: exit $rc, $(awk -v s="$s" -v e="$e" 'BEGIN { printf "%.1f", e - s }') s"
+	grep -E '^replay: |asynchronous positions found' "$t.rep.err" | sed 's/^/    /'
+	if [ "$rc" -eq 0 ] && grep -q '^replay: identical' "$t.rep.err" &&
+		cmp -s "$t.out" "$t.rep.out"; then
+		return 0
+	fi
+	if [ "$rc" -eq 4 ] && replay_stopped_async "$microvm" "$t.rep.err" "$t.trace" &&
+		cmp -s "$t.rep.out" <(head -c "$(stat -c %s "$t.rep.out")" "$t.out"); then
+		echo "known limit: replay $1 stopped at or after an asynchronous position, its output a prefix of the recorded one:"
+		grep -A2 'diverged at\|not found' "$t.rep.err" | head -4 | sed 's/^/    /'
+		return 2
+	fi
+	echo "FAIL: replay $1 (exit $rc)"
+	grep -v '^    #' "$t.rep.err" | tail -n 12
+	cmp "$t.out" "$t.rep.out"
+	return 1
+}
+
+known=0
+for n in 1 2; do
+	rc=0
+	replay "$n" || rc=$?
+	[ "$rc" -eq 1 ] && exit 1
+	[ "$rc" -eq 2 ] && known=$((known + 1))
+done
+if [ "$known" -gt 0 ]; then
+	echo "SKIP: $known of 2 replays stopped at the known limit (none diverged otherwise)"
+	exit 77
 fi
-if ! cmp "$dir/rec1.out" "$dir/rep.out"; then
-	echo "FAIL: the replay's serial output differs from the recording's"
-	exit 1
-fi
-echo "PASS: the Linux test guest with a timing workload, recorded and replayed exit-pinned, identical"
+echo "PASS: the Linux test guest with a timing workload, recorded twice and replayed exit-pinned, identical both times"
