@@ -41,15 +41,24 @@ static bool view_has(const struct elf_view *v, u64 off, u64 len)
 	return off <= v->size && len <= v->size - off;
 }
 
+/*
+ * The tables are read in place (the file is mapped, page-aligned): only
+ * where their offsets keep 8-byte alignment, as every linker writes them.
+ */
+static const void *view_at(const struct elf_view *v, u64 off)
+{
+	return v->base + off;
+}
+
 static const char *view_open(struct elf_view *v)
 {
-	const Elf64_Ehdr *eh = (const Elf64_Ehdr *)v->base;
+	const Elf64_Ehdr *eh = view_at(v, 0);
 
 	if (v->size < sizeof(*eh) || memcmp(eh->e_ident, ELFMAG, SELFMAG))
 		return "not an ELF file (a bzImage is compressed: boot the vmlinux to have its RDTSCs trapped)";
 	if (eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_machine != EM_X86_64)
 		return "not an x86-64 ELF";
-	if (!eh->e_shoff || !eh->e_shnum ||
+	if (!eh->e_shoff || !eh->e_shnum || eh->e_shoff % 8 || eh->e_phoff % 8 ||
 	    eh->e_shentsize != sizeof(Elf64_Shdr) ||
 	    !view_has(v, eh->e_shoff, (u64)eh->e_shnum * sizeof(Elf64_Shdr)))
 		return "it has no usable section table";
@@ -57,8 +66,8 @@ static const char *view_open(struct elf_view *v)
 	    !view_has(v, eh->e_phoff, (u64)eh->e_phnum * sizeof(Elf64_Phdr)))
 		return "its program headers lie outside the file";
 	v->eh = eh;
-	v->sh = (const Elf64_Shdr *)(v->base + eh->e_shoff);
-	v->ph = (const Elf64_Phdr *)(v->base + eh->e_phoff);
+	v->sh = view_at(v, eh->e_shoff);
+	v->ph = view_at(v, eh->e_phoff);
 	return NULL;
 }
 
@@ -107,10 +116,10 @@ static const char *view_funcs(const struct elf_view *v, struct func **out,
 			symtab = &v->sh[i];
 	if (!symtab)
 		return "it has no symbol table (stripped)";
-	if (symtab->sh_entsize != sizeof(Elf64_Sym) ||
+	if (symtab->sh_entsize != sizeof(Elf64_Sym) || symtab->sh_offset % 8 ||
 	    !view_has(v, symtab->sh_offset, symtab->sh_size))
 		return "its symbol table lies outside the file";
-	sym = (const Elf64_Sym *)(v->base + symtab->sh_offset);
+	sym = view_at(v, symtab->sh_offset);
 	count = symtab->sh_size / sizeof(*sym);
 	f = calloc(count ? count : 1, sizeof(*f));
 	if (!f)
