@@ -197,12 +197,6 @@ static bool vcpu_deliver(struct vm *vm)
 }
 
 /*
- * Recording, at an asynchronous exit: inputs wait for the next
- * synchronous one, unless the guest has spun without any for a while
- * with an input due (a busy loop waiting for a timer tick): then they are
- * delivered where it stopped, an asynchronous position.
- */
-/*
  * At a REP string instruction (MOVS, STOS, ...)?  A kick stops one
  * between two iterations, RIP on it and RCX partly counted down, where a
  * replay's breakpoint (which stops before the first) never is: no place
@@ -212,16 +206,13 @@ static bool vcpu_at_rep_string(struct vm *vm)
 {
 	struct kvm_regs regs;
 	struct insn_op op;
-	const u8 *p;
-	u64 gpa, avail;
+	u8 p[15];
+	size_t got;
 
-	if (ioctl(vm->kvm.vcpu_fd, KVM_GET_REGS, &regs) < 0 ||
-	    report__translate(&vm->kvm, regs.rip, &gpa))
+	if (ioctl(vm->kvm.vcpu_fd, KVM_GET_REGS, &regs) < 0)
 		return false;
-	/* The rest of the page: a string instruction is short. */
-	avail = MIN(15, 4096 - (gpa & 4095));
-	p = guest_mem__ptr(&vm->kvm.mem, gpa, avail);
-	if (!p || !insn__length(p, avail, &op) || op.map || op.vex)
+	got = report__read_virt(&vm->kvm, regs.rip, p, sizeof(p));
+	if (!insn__length(p, got, &op) || op.map || op.vex)
 		return false;
 	if (!memchr(p, 0xf3, op.prefixes) && !memchr(p, 0xf2, op.prefixes))
 		return false;
@@ -302,6 +293,12 @@ static bool vcpu_async_place(struct vm *vm, u64 waited)
 	return waited >= VCPU_USER_BOUND_NS || !vcpu_user_mode(vm);
 }
 
+/*
+ * Recording, at an asynchronous exit: inputs wait for the next
+ * synchronous one, unless the guest has spun without any for a while
+ * with an input due (a busy loop waiting for a timer tick): then they are
+ * delivered where it stopped, an asynchronous position.
+ */
 static bool vcpu_async_due(struct vm *vm)
 {
 	u64 now = util__host_ns();
