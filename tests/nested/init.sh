@@ -9,9 +9,7 @@
 #   2. irqbypass, kvm, ccp, kvm-amd: if /dev/kvm does not come up, the
 #      reason goes to /ctl/unavailable and run.sh reports a skip
 #   3. the host's / read-only at /host; over it the guest's own proc, sys,
-#      dev and run, the host's /tmp under an overlay whose writes stay in
-#      RAM (so a tree cloned under /tmp is seen), then the shares listed
-#      in /ctl/mounts: "rw TAG
+#      dev, tmp and run, then the shares listed in /ctl/mounts: "rw TAG
 #      PATH" (9p, writes reach the host) or "scratch - PATH" (overlayfs:
 #      writable here, the writes stay in this machine's RAM)
 #   4. chroot /host, run /ctl/cmd.sh (written by run.sh: the environment,
@@ -100,20 +98,17 @@ mount -t proc proc /host/proc &&
 	ln -sf /proc/self/fd/2 /host/dev/stderr &&
 	mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts /host/dev/pts &&
 	mount -t tmpfs -o mode=1777 shm /host/dev/shm &&
-	mount -t tmpfs -o mode=700 ovl /ovl &&
-	mkdir -p /ovl/tmp/upper /ovl/tmp/work &&
-	chmod 1777 /ovl/tmp/upper &&
-	mount -t overlay -o lowerdir=/host/tmp,upperdir=/ovl/tmp/upper,workdir=/ovl/tmp/work \
-		tmp /host/tmp &&
+	mount -t tmpfs -o mode=1777 tmp /host/tmp &&
 	mount -t tmpfs -o mode=755 run /host/run &&
 	mkdir -p /host/run/microvm-nested &&
 	mount --bind /ctl /host/run/microvm-nested ||
 	fatal "cannot mount proc, sys, dev, tmp or run over the host's /"
 
+mount -t tmpfs -o mode=700 ovl /ovl || fatal "cannot mount a tmpfs for the scratch layers"
 n=0
 while read -r kind tag path; do
 	[ -n "$kind" ] || continue
-	# Paths under /run are in the fresh tmpfs: make them.
+	# Paths under /tmp or /run are in the fresh tmpfs: make them.
 	[ -d "/host$path" ] || mkdir -p "/host$path" ||
 		fatal "$kind share $path: no such directory inside"
 	case $kind in

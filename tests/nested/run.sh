@@ -17,10 +17,8 @@
 # /init, with the kernel's own virtio, 9p, overlay and KVM modules) mounts
 # the host's / read-only over virtio-9p, chroots into it and runs CMD in
 # the caller's directory with the caller's environment (MICROVM_NESTED=1
-# added, TMPDIR dropped unless writable inside).  Inside, /run and /dev/shm
-# are fresh tmpfs, /tmp is the host's with the writes kept in the nested
-# machine's RAM (overlayfs: a tree cloned under /tmp is there too), and
-# /proc, /sys, /dev are the nested kernel's.
+# added, TMPDIR dropped unless writable inside).  Inside, /tmp, /run and
+# /dev/shm are fresh tmpfs and /proc, /sys, /dev the nested kernel's.
 #
 # Options:
 #   --rw DIR        share DIR read-write (9p): what CMD writes there
@@ -313,7 +311,7 @@ done < <(printf '%s\n' "${!kind_of[@]}" | LC_ALL=C sort)
 		printf 'export %s=%q\n' "$v" "${!v}"
 	done < <(compgen -e)
 	echo "export MICROVM_NESTED=1"
-	# /tmp is writable inside; a TMPDIR elsewhere may be read-only.
+	# /tmp is a fresh tmpfs inside; a TMPDIR elsewhere may be read-only.
 	echo 'if [ -n "${TMPDIR:-}" ] && ! { mkdir -p "$TMPDIR" && [ -w "$TMPDIR" ]; } 2>/dev/null; then unset TMPDIR; fi'
 	if [ "$tty" = 1 ]; then
 		size=$(stty size 2>/dev/null) &&
