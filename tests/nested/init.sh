@@ -9,9 +9,10 @@
 #   2. irqbypass, kvm, ccp, kvm-amd: if /dev/kvm does not come up, the
 #      reason goes to /ctl/unavailable and run.sh reports a skip
 #   3. the host's / read-only at /host; over it the guest's own proc, sys,
-#      dev, tmp and run, then the shares listed in /ctl/mounts: "rw TAG
-#      PATH" (9p, writes reach the host) or "scratch - PATH" (overlayfs:
-#      writable here, the writes stay in this machine's RAM)
+#      dev, tmp and run, then what /ctl/mounts lists: "tmp - PATH" (the
+#      host's /tmp/X bound into the fresh /tmp, read-only), the shares
+#      "rw TAG PATH" (9p, writes reach the host) and "scratch - PATH"
+#      (overlayfs: writable here, the writes stay in this machine's RAM)
 #   4. chroot /host, run /ctl/cmd.sh (written by run.sh: the environment,
 #      the directory and the command); its exit status to /ctl/status
 #   5. power off
@@ -98,6 +99,7 @@ mount -t proc proc /host/proc &&
 	ln -sf /proc/self/fd/2 /host/dev/stderr &&
 	mount -t devpts -o gid=5,mode=620,ptmxmode=666 devpts /host/dev/pts &&
 	mount -t tmpfs -o mode=1777 shm /host/dev/shm &&
+	mkdir -p /hosttmp && mount --bind /host/tmp /hosttmp &&
 	mount -t tmpfs -o mode=1777 tmp /host/tmp &&
 	mount -t tmpfs -o mode=755 run /host/run &&
 	mkdir -p /host/run/microvm-nested &&
@@ -108,6 +110,17 @@ mount -t tmpfs -o mode=700 ovl /ovl || fatal "cannot mount a tmpfs for the scrat
 n=0
 while read -r kind tag path; do
 	[ -n "$kind" ] || continue
+	if [ "$kind" = tmp ]; then
+		# A directory or a file (a script run from /tmp).
+		if [ -d "/hosttmp/${path#/tmp/}" ]; then
+			mkdir -p "/host$path"
+		else
+			touch "/host$path"
+		fi
+		mount --bind "/hosttmp/${path#/tmp/}" "/host$path" ||
+			fatal "cannot bind the host's $path into the fresh /tmp"
+		continue
+	fi
 	# Paths under /tmp or /run are in the fresh tmpfs: make them.
 	[ -d "/host$path" ] || mkdir -p "/host$path" ||
 		fatal "$kind share $path: no such directory inside"

@@ -18,7 +18,9 @@
 # the host's / read-only over virtio-9p, chroots into it and runs CMD in
 # the caller's directory with the caller's environment (MICROVM_NESTED=1
 # added, TMPDIR dropped unless writable inside).  Inside, /tmp, /run and
-# /dev/shm are fresh tmpfs and /proc, /sys, /dev the nested kernel's.
+# /dev/shm are fresh tmpfs (where the caller's directory or a share is
+# under /tmp, its top directory there is the host's, read-only) and /proc,
+# /sys, /dev the nested kernel's.
 #
 # Options:
 #   --rw DIR        share DIR read-write (9p): what CMD writes there
@@ -297,6 +299,18 @@ while IFS= read -r d; do
 		echo "scratch - $d" >>"$ctl/mounts"
 	fi
 done < <(printf '%s\n' "${!kind_of[@]}" | LC_ALL=C sort)
+# /tmp is a fresh tmpfs inside (a snapshot disk's O_TMPFILE needs one): a
+# tree the caller keeps under /tmp (a clone in mktemp -d, its build dir
+# shared) is bound into it from the host's, read-only like the rest of /,
+# before the shares (parents first).
+tmp_tops=$(for d in "$PWD" "$here" "$1" "${!kind_of[@]}"; do
+	case $d in /tmp/?*) d=${d#/tmp/}; echo "/tmp/${d%%/*}" ;; esac
+done | LC_ALL=C sort -u)
+if [ -n "$tmp_tops" ]; then
+	{ while IFS= read -r d; do echo "tmp - $d"; done <<<"$tmp_tops"
+	  cat "$ctl/mounts"; } >"$ctl/mounts.new" &&
+		mv "$ctl/mounts.new" "$ctl/mounts"
+fi
 
 # The command, with the caller's environment and directory.  Variables
 # that only make sense on the host are left out.
