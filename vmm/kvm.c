@@ -340,3 +340,13 @@ bool kvm__in_shadow(const struct kvm *kvm)
 		return true;
 	return ev.interrupt.shadow != 0;
 }
+
+bool kvm__event_pending(const struct kvm *kvm)
+{
+	struct kvm_vcpu_events ev;
+
+	if (ioctl(kvm->vcpu_fd, KVM_GET_VCPU_EVENTS, &ev) < 0)
+		return true;
+	return ev.interrupt.injected || ev.exception.injected ||
+	       ev.exception.pending || ev.nmi.injected || ev.nmi.pending;
+}

@@ -63,6 +63,13 @@ int kvm__enforce_pv_cpuid(const struct kvm *kvm);
 int kvm__inject_exception(const struct kvm *kvm, u8 vector);
 /* In an STI or MOV SS interrupt shadow (true also if it cannot be read). */
 bool kvm__in_shadow(const struct kvm *kvm);
+/*
+ * An interrupt, exception or NMI on its way in: KVM delivers it at the
+ * next entry, before the instruction at RIP (true also if it cannot be
+ * read).  A stop there is not "at the instruction": a breakpoint on it
+ * hits only after the handler has run and returned.
+ */
+bool kvm__event_pending(const struct kvm *kvm);
 /* General register `enc` (x86 encoding order: rax, rcx, rdx, rbx, ...). */
 __u64 *kvm__gpr(struct kvm_regs *r, unsigned int enc);
 /*

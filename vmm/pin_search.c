@@ -242,21 +242,6 @@ static u64 pin_rip(struct vm *vm)
 }
 
 /*
- * A hit with an interrupt or exception on its way in (KVM delivers it at
- * the next entry, before the instruction): the guest is not at the
- * instruction in the sense of a recorded stop, where nothing was pending.
- */
-static bool pin_injecting(struct vm *vm)
-{
-	struct kvm_vcpu_events ev;
-
-	if (ioctl(vm->kvm.vcpu_fd, KVM_GET_VCPU_EVENTS, &ev) < 0)
-		return false;
-	return ev.interrupt.injected || ev.exception.injected ||
-	       ev.exception.pending || ev.nmi.injected;
-}
-
-/*
  * A hardware breakpoint is a fault: the exit comes before the instruction
  * runs, RIP on it.  A step over a miss ran with the breakpoint off;
  * pin__before_run() turns it back on.
@@ -276,7 +261,7 @@ static enum pin_exit pin_after_hwbp(struct vm *vm)
 	}
 	if (!(run->debug.arch.dr6 & DR6_B0) || pin_rip(vm) != ps->rip)
 		return PIN_NOT_OURS;
-	if (pin_injecting(vm)) {
+	if (kvm__event_pending(&vm->kvm)) {
 		/* Not yet at the instruction: the event goes in first. */
 		ps->injecting++;
 		ps->step = true;

@@ -275,6 +275,11 @@ static bool vcpu_user_mode(struct vm *vm)
  *  - right after STI or MOV SS: an input let in there would be injected
  *    after one more instruction, a state a replay's breakpoint (which
  *    executes in place of that instruction) cannot reproduce;
+ *  - with an interrupt or exception on its way in (kvm__event_pending():
+ *    injected at an exit before the kick, the entry cut short): the
+ *    recorded state is "before the handler", but a replay's breakpoint
+ *    at RIP hits only after the handler has run and returned, with the
+ *    registers the same and memory not (its stack, the entropy pool);
  *  - inside a REP string instruction (vcpu_at_rep_string());
  *  - at the last stop still (vcpu_same_stop());
  *  - in user code, for a while: a replay finds such a stop only by
@@ -287,6 +292,10 @@ static bool vcpu_user_mode(struct vm *vm)
  */
 static bool vcpu_async_place(struct vm *vm, u64 waited)
 {
+	if (kvm__event_pending(&vm->kvm)) {
+		pr_debug("recording: a kick stopped the guest with an event on its way in; waiting for the next stop");
+		return false;
+	}
 	if (kvm__in_shadow(&vm->kvm) || vcpu_at_rep_string(vm) ||
 	    vcpu_same_stop(vm))
 		return false;

@@ -591,6 +591,28 @@ static void vmm_mem_base(struct vm *vm)
 }
 
 /*
+ * What the memory digest is made of, smaller than all of RAM (hashing
+ * every page at every position is minutes in the nested tier): for each
+ * page written since the previous position, its number, its page_hash()
+ * now and at that position, and its 4 KiB.
+ */
+static void dump_written(const struct vm *vm, int fd)
+{
+	const struct vm_replay *rp = &vm->rp;
+	u64 npages = vm->kvm.mem.size / 4096;
+
+	for (u64 p = 0; p < npages; p++) {
+		u64 head[3] = { p, rp->cur[p], rp->base[p] };
+
+		if (!(rp->written[p / 64] & (1ULL << (p % 64))))
+			continue;
+		if (util__write_full(fd, head, sizeof(head)) < 0 ||
+		    util__write_full(fd, vm->kvm.mem.host + p * 4096, 4096) < 0)
+			break;
+	}
+}
+
+/*
  * MICROVM_DUMP_RAM_AT=N:FILE: guest RAM, raw, each time an asynchronous
  * position after N synchronous exits is located (the last one stays), to
  * find the pages a recording and its replay differ in there.
@@ -609,18 +631,16 @@ static void dump_ram_at(const struct vm *vm, const struct replay_pos *pos)
 		end = (char *)env + 1;
 	else if (*end != ':' || n != pos->exits)
 		return;
-	/* "*:FILE": every position, into FILE.N */
-	snprintf(path, sizeof(path), *env == '*' ? "%s.%llu" : "%s", end + 1,
-		 (unsigned long long)pos->exits);
+	/* "*:FILE": every position, into FILE.N.RIP (N may have several) */
+	if (*env == '*')
+		snprintf(path, sizeof(path), "%s.%llu.%llx", end + 1,
+			 (unsigned long long)pos->exits,
+			 (unsigned long long)pos->rip);
+	else
+		snprintf(path, sizeof(path), "%s", end + 1);
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (fd >= 0 && getenv("MICROVM_DUMP_HASHES")) {
-		/* Smaller: a page_hash() per page, to name the pages apart. */
-		for (u64 p = 0; p < vm->kvm.mem.size / 4096; p++) {
-			u64 h = page_hash(vm, p);
-
-			if (util__write_full(fd, &h, sizeof(h)) < 0)
-				break;
-		}
+		dump_written(vm, fd);
 	} else if (fd < 0 || util__write_full(fd, vm->kvm.mem.host, vm->kvm.mem.size) < 0) {
 		pr_warn("MICROVM_DUMP_RAM_AT: %s: %s", path, strerror(errno));
 	}
